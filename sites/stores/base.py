@@ -1,0 +1,193 @@
+"""The one store contract.  Every backend (memory, GeoPackage, later PostGIS)
+implements it; callers never know which one they hold.
+
+Reads: ``get``, ``query`` (a Query -> Page), ``surveys``, ``units``, ``districts``.
+Writes happen only inside ``with store.transaction() as tx:`` — everything done
+through ``tx`` becomes visible at once when the block ends, or not at all if it
+raises.  The writer validates every record (sites.validation) and, before
+committing, checks that each touched site still agrees with its surveys and units.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import Iterator
+
+from ..errors import Conflict, NotFound
+from ..model import District, Site, Survey, Unit
+from ..query import Query
+from ..validation import validate_site, validate_survey, validate_units
+
+
+@dataclass(frozen=True)
+class Page:
+    sites: list[Site]
+    number_matched: int
+
+
+class SiteStore(ABC):
+    url: str
+
+    @abstractmethod
+    def get(self, site_id: str) -> Site:
+        """The site with its current occupancy; NotFound if there is none."""
+
+    @abstractmethod
+    def query(self, q: Query) -> Page:
+        """Sites matching q.filter, sorted by q.sortby then id, paged by q.limit/q.offset."""
+
+    @abstractmethod
+    def surveys(self, site_id: str) -> list[Survey]:
+        """The site's surveys, oldest first."""
+
+    @abstractmethod
+    def units(self, site_id: str) -> list[Unit]:
+        """The site's units, by floor and label."""
+
+    @abstractmethod
+    def districts(self, city: str | None = None) -> list[District]:
+        """District (and city outline) boundaries, by adcode."""
+
+    @abstractmethod
+    def _begin(self) -> "Writer":
+        """Start a write transaction."""
+
+    def district(self, key: str) -> District:
+        """A district by adcode or by name (name must be unambiguous)."""
+        matches = [d for d in self.districts() if key in (d.adcode, d.name)]
+        if not matches:
+            raise NotFound(f"no district {key!r} (give an adcode such as 370202 or a name such as 市南区)")
+        if len(matches) > 1:
+            names = ", ".join(f"{d.city}{d.name} {d.adcode}" for d in matches)
+            raise NotFound(f"district name {key!r} is ambiguous ({names}); give the adcode")
+        return matches[0]
+
+    def district_geometry(self, key: str):
+        from ..errors import FilterError
+        try:
+            return self.district(key).geometry
+        except NotFound as exc:
+            raise FilterError(exc.message, parameter="within_district") from None
+
+    def all_sites(self) -> list[Site]:
+        return self.query(Query()).sites
+
+    @contextmanager
+    def transaction(self) -> Iterator["Writer"]:
+        tx = self._begin()
+        try:
+            yield tx
+            tx._check_touched()
+            tx._commit()
+        except BaseException:
+            tx._rollback()
+            raise
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Writer(ABC):
+    """Writes within one transaction.  Subclasses implement the underscore methods."""
+
+    def __init__(self, today: date | None = None):
+        self.today = today or date.today()
+        self._touched: set[str] = set()
+        self.changed = 0  # records actually changed (unchanged re-imports do not count)
+
+    # --- the contract
+    def put_site(self, site: Site, expected_version: int | None = None) -> Site:
+        """Insert or update a site by id.  An unchanged site is left alone (no new version).
+
+        ``expected_version`` (from an edit form or an If-Match) must equal the stored
+        version, else Conflict and nothing is written.
+        """
+        validate_site(site, self.today)
+        old = self._site(site.id)
+        if expected_version is not None:
+            current = old.version if old else 0
+            if current != expected_version:
+                raise Conflict(f"site {site.id!r} was changed by someone else (version {current}, "
+                               f"your copy is version {expected_version}); reload and try again")
+        if old is not None and _same_site(old, site):
+            return old
+        new = site.replace(version=(old.version if old else 0) + 1, occupancy=None)
+        self._write_site(new, insert=old is None)
+        self._touched.add(site.id)
+        self.changed += 1
+        return new
+
+    def put_survey(self, survey: Survey) -> None:
+        """Insert a survey, or replace the one of that site on that date."""
+        validate_survey(survey, self._site(survey.site_id), self.today)
+        if survey in self._surveys(survey.site_id):
+            return
+        self._write_survey(survey)
+        self._touched.add(survey.site_id)
+        self.changed += 1
+
+    def set_units(self, site_id: str, units: list[Unit]) -> None:
+        """Replace all units of a site (an empty list removes them)."""
+        site = self._site(site_id)
+        if site is None:
+            raise NotFound(f"no site {site_id!r}")
+        validate_units(site, units, self.today)
+        if sorted(units, key=_unit_key) == sorted(self._units(site_id), key=_unit_key):
+            return
+        self._write_units(site_id, units)
+        self._touched.add(site_id)
+        self.changed += 1
+
+    def put_district(self, district: District) -> None:
+        self._write_district(district)
+
+    def _check_touched(self) -> None:
+        """Every touched site must still agree with its surveys and units."""
+        for site_id in sorted(self._touched):
+            site = self._site(site_id)
+            for survey in self._surveys(site_id):
+                validate_survey(survey, site, self.today)
+            units = self._units(site_id)
+            if units:
+                validate_units(site, units, self.today)
+            self._refresh_occupancy(site_id)
+
+    # --- for subclasses
+    @abstractmethod
+    def _site(self, site_id: str) -> Site | None: ...
+    @abstractmethod
+    def _surveys(self, site_id: str) -> list[Survey]: ...
+    @abstractmethod
+    def _units(self, site_id: str) -> list[Unit]: ...
+    @abstractmethod
+    def _write_site(self, site: Site, insert: bool) -> None: ...
+    @abstractmethod
+    def _write_survey(self, survey: Survey) -> None: ...
+    @abstractmethod
+    def _write_units(self, site_id: str, units: list[Unit]) -> None: ...
+    @abstractmethod
+    def _write_district(self, district: District) -> None: ...
+    @abstractmethod
+    def _refresh_occupancy(self, site_id: str) -> None: ...
+    @abstractmethod
+    def _commit(self) -> None: ...
+    @abstractmethod
+    def _rollback(self) -> None: ...
+
+
+def _unit_key(u: Unit):
+    return (u.floor, u.unit_label)
+
+
+def _same_site(a: Site, b: Site) -> bool:
+    return a.replace(version=0, occupancy=None) == b.replace(version=0, occupancy=None) and \
+        a.geometry.equals_exact(b.geometry, 1e-9)

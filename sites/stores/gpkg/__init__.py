@@ -1,0 +1,379 @@
+"""The GeoPackage store: the embedded default, one ``.gpkg`` file.
+
+The file is an ordinary GeoPackage 1.3 that QGIS, GDAL (``ogrinfo``) and pyogrio
+open directly:
+
+- ``sites``: a feature layer (EPSG:4326) with one column a stored property, an
+  R-tree spatial index, and a few columns the store maintains on every write:
+  ``occupancy_as_of``, ``occupancy_leasable_m2``, ``occupied_area_m2``,
+  ``tenant_count`` and ``occupancy_basis`` (the current occupancy, from the
+  site's units or latest survey: see sites.model) and ``search_text`` (what
+  free-text search looks in).  Vacancy rate and idle area are computed from the
+  occupancy in each query, never stored.  Edit surveys and units through this
+  store (CLI, web) rather than in QGIS, or the occupancy columns go stale.
+- ``surveys`` and ``units``: attribute tables (listed in gpkg_contents).
+- ``districts``: a feature layer of district boundaries.
+
+Every write is one SQLite transaction (rollback journal, synchronous=FULL): a
+failed import or a killed process leaves the file as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from datetime import date
+from pathlib import Path
+
+from pyproj import CRS
+
+from ...errors import NotFound, StoreError
+from ...evaluate import search_text
+from ...model import District, Occupancy, Site, Survey, Unit, current_occupancy
+from ...query import Query
+from ...schema import FIELDS, STORED
+from ..base import Page, SiteStore, Writer
+from . import blob, sql
+
+SRS_ID = 4326
+_SQL_TYPES = {"string": "TEXT", "enum": "TEXT", "list": "TEXT", "integer": "INTEGER", "number": "DOUBLE",
+              "boolean": "BOOLEAN", "date": "DATE"}
+_STORED_NAMES = [f.name for f in STORED if f.name != "version"]
+_CACHE_COLUMNS = ("occupancy_as_of", "occupancy_leasable_m2", "occupied_area_m2", "tenant_count",
+                  "occupancy_basis", "search_text")
+_SITE_COLUMNS = ["geom", *_STORED_NAMES, "version", *_CACHE_COLUMNS]
+_SELECT_SITE = ", ".join(f's."{c}"' for c in _SITE_COLUMNS)
+_FIELD_TYPES = {f.name: f.type for f in FIELDS}
+SCHEMA_VERSION = "1"
+
+
+def _rtree_ddl(table: str, column: str = "geom", pk: str = "fid") -> list[str]:
+    """The R-tree spatial index of GeoPackage 1.3 Annex F.3 (table and triggers)."""
+    t = f"rtree_{table}_{column}"
+    values = f"NEW.{pk}, ST_MinX(NEW.{column}), ST_MaxX(NEW.{column}), ST_MinY(NEW.{column}), ST_MaxY(NEW.{column})"
+    present = f"(NEW.{column} NOTNULL AND NOT ST_IsEmpty(NEW.{column}))"
+    absent = f"(NEW.{column} ISNULL OR ST_IsEmpty(NEW.{column}))"
+    return [
+        f"CREATE VIRTUAL TABLE {t} USING rtree(id, minx, maxx, miny, maxy)",
+        f"CREATE TRIGGER {t}_insert AFTER INSERT ON {table} WHEN {present} "
+        f"BEGIN INSERT OR REPLACE INTO {t} VALUES ({values}); END",
+        f"CREATE TRIGGER {t}_update1 AFTER UPDATE OF {column} ON {table} WHEN OLD.{pk} = NEW.{pk} AND {present} "
+        f"BEGIN INSERT OR REPLACE INTO {t} VALUES ({values}); END",
+        f"CREATE TRIGGER {t}_update2 AFTER UPDATE OF {column} ON {table} WHEN OLD.{pk} = NEW.{pk} AND {absent} "
+        f"BEGIN DELETE FROM {t} WHERE id = OLD.{pk}; END",
+        f"CREATE TRIGGER {t}_update3 AFTER UPDATE ON {table} WHEN OLD.{pk} != NEW.{pk} AND {present} "
+        f"BEGIN DELETE FROM {t} WHERE id = OLD.{pk}; INSERT OR REPLACE INTO {t} VALUES ({values}); END",
+        f"CREATE TRIGGER {t}_update4 AFTER UPDATE ON {table} WHEN OLD.{pk} != NEW.{pk} AND {absent} "
+        f"BEGIN DELETE FROM {t} WHERE id IN (OLD.{pk}, NEW.{pk}); END",
+        f"CREATE TRIGGER {t}_delete AFTER DELETE ON {table} WHEN OLD.{column} NOT NULL "
+        f"BEGIN DELETE FROM {t} WHERE id = OLD.{pk}; END",
+        "INSERT INTO gpkg_extensions (table_name, column_name, extension_name, definition, scope) VALUES "
+        f"('{table}', '{column}', 'gpkg_rtree_index', 'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
+    ]
+
+
+def _schema_ddl() -> list[str]:
+    wgs84 = CRS.from_epsg(SRS_ID).to_wkt("WKT1_GDAL")
+    site_cols = ",\n  ".join(
+        f'"{f.name}" {_SQL_TYPES[f.type]}' + (" NOT NULL UNIQUE" if f.name == "id" else
+                                              " NOT NULL" if f.required else "")
+        for f in STORED if f.name != "version")
+    return [
+        "PRAGMA application_id = 1196444487",  # 'GPKG'
+        "PRAGMA user_version = 10300",
+        """CREATE TABLE gpkg_spatial_ref_sys (srs_name TEXT NOT NULL, srs_id INTEGER NOT NULL PRIMARY KEY,
+           organization TEXT NOT NULL, organization_coordsys_id INTEGER NOT NULL, definition TEXT NOT NULL,
+           description TEXT)""",
+        "INSERT INTO gpkg_spatial_ref_sys VALUES ('Undefined cartesian SRS', -1, 'NONE', -1, 'undefined', "
+        "'undefined cartesian coordinate reference system')",
+        "INSERT INTO gpkg_spatial_ref_sys VALUES ('Undefined geographic SRS', 0, 'NONE', 0, 'undefined', "
+        "'undefined geographic coordinate reference system')",
+        f"INSERT INTO gpkg_spatial_ref_sys VALUES ('WGS 84 geodetic', 4326, 'EPSG', 4326, '{wgs84}', "
+        "'longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid')",
+        """CREATE TABLE gpkg_contents (table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL,
+           identifier TEXT UNIQUE, description TEXT DEFAULT '',
+           last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+           min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE, srs_id INTEGER,
+           CONSTRAINT fk_gc_r_srs_id FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id))""",
+        """CREATE TABLE gpkg_geometry_columns (table_name TEXT NOT NULL, column_name TEXT NOT NULL,
+           geometry_type_name TEXT NOT NULL, srs_id INTEGER NOT NULL, z TINYINT NOT NULL, m TINYINT NOT NULL,
+           CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name),
+           CONSTRAINT uk_gc_table_name UNIQUE (table_name),
+           CONSTRAINT fk_gc_tn FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name),
+           CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys (srs_id))""",
+        """CREATE TABLE gpkg_extensions (table_name TEXT, column_name TEXT, extension_name TEXT NOT NULL,
+           definition TEXT NOT NULL, scope TEXT NOT NULL,
+           CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name))""",
+        f"""CREATE TABLE sites (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom GEOMETRY NOT NULL,
+  {site_cols},
+  version INTEGER NOT NULL DEFAULT 1,
+  occupancy_as_of DATE, occupancy_leasable_m2 DOUBLE, occupied_area_m2 DOUBLE, tenant_count INTEGER,
+  occupancy_basis TEXT, search_text TEXT)""",
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id) VALUES "
+        "('sites', 'features', 'sites', 'Urban-renewal sites (城市更新园区载体)', 4326)",
+        "INSERT INTO gpkg_geometry_columns VALUES ('sites', 'geom', 'GEOMETRY', 4326, 0, 0)",
+        *_rtree_ddl("sites"),
+        *(f'CREATE INDEX sites_{c} ON sites("{c}")' for c in ("city", "district", "status", "kind",
+                                                              "leasable_area_m2", "last_updated")),
+        """CREATE TABLE surveys (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+           site_id TEXT NOT NULL REFERENCES sites(id), survey_date DATE NOT NULL,
+           leasable_area_m2 DOUBLE NOT NULL, occupied_area_m2 DOUBLE NOT NULL, tenant_count INTEGER,
+           source TEXT, data_status TEXT NOT NULL, UNIQUE (site_id, survey_date))""",
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description) VALUES "
+        "('surveys', 'attributes', 'surveys', 'Occupancy surveys of the sites (入驻调查)')",
+        """CREATE TABLE units (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+           site_id TEXT NOT NULL REFERENCES sites(id), floor TEXT NOT NULL, unit_label TEXT NOT NULL,
+           area_m2 DOUBLE NOT NULL, status TEXT NOT NULL, tenant TEXT, updated_on DATE,
+           UNIQUE (site_id, floor, unit_label))""",
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description) VALUES "
+        "('units', 'attributes', 'units', 'Rentable units of the sites (楼层单元)')",
+        """CREATE TABLE districts (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom GEOMETRY NOT NULL,
+           adcode TEXT NOT NULL UNIQUE, name TEXT NOT NULL, city TEXT NOT NULL, level TEXT NOT NULL, source TEXT)""",
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id) VALUES "
+        "('districts', 'features', 'districts', 'District boundaries (行政区划)', 4326)",
+        "INSERT INTO gpkg_geometry_columns VALUES ('districts', 'geom', 'MULTIPOLYGON', 4326, 0, 0)",
+        *_rtree_ddl("districts"),
+        "CREATE TABLE sites_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT)",
+        f"INSERT INTO sites_meta VALUES ('schema_version', '{SCHEMA_VERSION}')",
+    ]
+
+
+def connect(path: str | Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = FULL")
+    blob.register_functions(conn)
+    sql.register_functions(conn)
+    return conn
+
+
+def create(path: str | Path) -> None:
+    """Write an empty inventory GeoPackage at path (which must not exist)."""
+    conn = connect(path)
+    try:
+        conn.execute("BEGIN")
+        for statement in _schema_ddl():
+            conn.execute(statement)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+class GeoPackageStore(SiteStore):
+    def __init__(self, path: str | Path, create_if_missing: bool = False):
+        self.path = Path(path)
+        self.url = str(self.path)
+        if not self.path.exists():
+            if not create_if_missing:
+                raise StoreError(f"no inventory at {self.path} (build it with: python -m sites init)")
+            create(self.path)
+        self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self._check()
+
+    def _check(self):
+        try:
+            row = self._conn().execute("SELECT value FROM sites_meta WHERE key = 'schema_version'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not an inventory GeoPackage ({exc})") from None
+        if not row or row[0] != SCHEMA_VERSION:
+            raise StoreError(f"{self.path} has schema version {row and row[0]}, expected {SCHEMA_VERSION}")
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = connect(self.path)
+            self._conns.append(conn)
+        return conn
+
+    def close(self):
+        for conn in self._conns:
+            conn.close()
+        self._conns.clear()
+        self._local = threading.local()
+
+    # --- reads
+    def get(self, site_id: str) -> Site:
+        row = self._conn().execute(f"SELECT {_SELECT_SITE} FROM sites s WHERE s.id = ?", (site_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no site {site_id!r}")
+        return _site(row)
+
+    def query(self, q: Query) -> Page:
+        t = sql.Translator()
+        where = t.where(q.filter) if q.filter is not None else "1"
+        conn = self._conn()
+        conn.execute("BEGIN")
+        try:
+            matched = conn.execute(f"SELECT COUNT(*) FROM sites s WHERE {where}", t.params).fetchone()[0]
+            page = f"SELECT {_SELECT_SITE} FROM sites s WHERE {where} ORDER BY {sql.order_by(q.sortby)}"
+            params = list(t.params)
+            if q.limit is not None or q.offset:
+                page += " LIMIT ? OFFSET ?"
+                params += [-1 if q.limit is None else q.limit, q.offset]
+            rows = conn.execute(page, params).fetchall() if matched else []
+        finally:
+            conn.execute("COMMIT")
+        return Page(_sites(rows), matched)
+
+    def surveys(self, site_id: str) -> list[Survey]:
+        rows = self._conn().execute(
+            "SELECT site_id, survey_date, leasable_area_m2, occupied_area_m2, tenant_count, source, data_status "
+            "FROM surveys WHERE site_id = ? ORDER BY survey_date", (site_id,)).fetchall()
+        return [_survey(r) for r in rows]
+
+    def units(self, site_id: str) -> list[Unit]:
+        rows = self._conn().execute(
+            "SELECT site_id, floor, unit_label, area_m2, status, tenant, updated_on FROM units "
+            "WHERE site_id = ? ORDER BY floor, unit_label", (site_id,)).fetchall()
+        return [_unit(r) for r in rows]
+
+    def districts(self, city: str | None = None) -> list[District]:
+        rows = self._conn().execute(
+            "SELECT adcode, name, city, level, geom, source FROM districts "
+            "WHERE ? IS NULL OR city = ? ORDER BY adcode", (city, city)).fetchall()
+        return [District(r[0], r[1], r[2], r[3], blob.decode(r[4]), r[5]) for r in rows]
+
+    def _begin(self) -> Writer:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        return _GeoPackageWriter(self, conn)
+
+
+# --- rows <-> records
+
+def _from_sql(name, value):
+    if value is None:
+        return () if _FIELD_TYPES.get(name) == "list" else None
+    kind = _FIELD_TYPES.get(name)
+    if kind == "date":
+        return date.fromisoformat(value)
+    if kind == "list":
+        return tuple(json.loads(value))
+    if kind == "boolean":
+        return bool(value)
+    return value
+
+
+def _site(row, geometry=None) -> Site:
+    values = dict(zip(_SITE_COLUMNS, row))
+    kwargs = {name: _from_sql(name, values[name]) for name in _STORED_NAMES}
+    occupancy = None
+    if values["occupancy_basis"] is not None:
+        occupancy = Occupancy(_from_sql("survey_date", values["occupancy_as_of"]), values["occupancy_leasable_m2"],
+                              values["occupied_area_m2"], values["tenant_count"], values["occupancy_basis"])
+    geom = geometry if geometry is not None else blob.decode(values["geom"])
+    return Site(geometry=geom, version=values["version"], occupancy=occupancy, **kwargs)
+
+
+def _sites(rows) -> list[Site]:
+    geoms = blob.decode_many([r[0] for r in rows])
+    return [_site(r, g) for r, g in zip(rows, geoms)]
+
+
+def _survey(r) -> Survey:
+    return Survey(r[0], date.fromisoformat(r[1]), r[2], r[3], r[4], r[5], r[6])
+
+
+def _unit(r) -> Unit:
+    return Unit(r[0], r[1], r[2], r[3], r[4], r[5], date.fromisoformat(r[6]) if r[6] else None)
+
+
+def _site_params(site: Site) -> list:
+    out = [blob.encode(site.geometry)]
+    for name in _STORED_NAMES:
+        value = getattr(site, name)
+        out.append(sql.dump_list(value) if _FIELD_TYPES[name] == "list" else sql.sql_value(value))
+    out.append(site.version)
+    out.append(search_text({n: getattr(site, n) for n in ("name_zh", "name_en", "aliases", "address_zh")}))
+    return out
+
+
+_SITE_WRITE_COLUMNS = ["geom", *_STORED_NAMES, "version", "search_text"]
+_INSERT_SITE = (f"INSERT INTO sites ({', '.join(chr(34) + c + chr(34) for c in _SITE_WRITE_COLUMNS)}) "
+                f"VALUES ({', '.join('?' for _ in _SITE_WRITE_COLUMNS)})")
+_UPDATE_SITE = (f"UPDATE sites SET {', '.join(chr(34) + c + chr(34) + ' = ?' for c in _SITE_WRITE_COLUMNS)} "
+                "WHERE id = ?")
+
+
+class _GeoPackageWriter(Writer):
+    def __init__(self, store: GeoPackageStore, conn: sqlite3.Connection):
+        super().__init__()
+        self.store, self.conn = store, conn
+        self._done = False
+
+    def _site(self, site_id):
+        try:
+            return self.store.get(site_id)
+        except NotFound:
+            return None
+
+    def _surveys(self, site_id):
+        return self.store.surveys(site_id)
+
+    def _units(self, site_id):
+        return self.store.units(site_id)
+
+    def _write_site(self, site, insert):
+        params = _site_params(site)
+        if insert:
+            self.conn.execute(_INSERT_SITE, params)
+        else:
+            self.conn.execute(_UPDATE_SITE, params + [site.id])
+
+    def _write_survey(self, s):
+        self.conn.execute(
+            "INSERT INTO surveys (site_id, survey_date, leasable_area_m2, occupied_area_m2, tenant_count, source, "
+            "data_status) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (site_id, survey_date) DO UPDATE SET "
+            "leasable_area_m2 = excluded.leasable_area_m2, occupied_area_m2 = excluded.occupied_area_m2, "
+            "tenant_count = excluded.tenant_count, source = excluded.source, data_status = excluded.data_status",
+            (s.site_id, s.survey_date.isoformat(), s.leasable_area_m2, s.occupied_area_m2, s.tenant_count,
+             s.source, s.data_status))
+
+    def _write_units(self, site_id, units):
+        self.conn.execute("DELETE FROM units WHERE site_id = ?", (site_id,))
+        self.conn.executemany(
+            "INSERT INTO units (site_id, floor, unit_label, area_m2, status, tenant, updated_on) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(site_id, u.floor, u.unit_label, u.area_m2, u.status, u.tenant,
+              u.updated_on.isoformat() if u.updated_on else None) for u in units])
+
+    def _write_district(self, d):
+        self.conn.execute(
+            "INSERT INTO districts (geom, adcode, name, city, level, source) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (adcode) DO UPDATE SET geom = excluded.geom, name = excluded.name, city = excluded.city, "
+            "level = excluded.level, source = excluded.source",
+            (blob.encode(d.geometry), d.adcode, d.name, d.city, d.level, d.source))
+
+    def _refresh_occupancy(self, site_id):
+        occ = current_occupancy(self._surveys(site_id), self._units(site_id))
+        values = (None,) * 5 if occ is None else (
+            occ.as_of.isoformat() if occ.as_of else None, occ.leasable_area_m2, occ.occupied_area_m2,
+            occ.tenant_count, occ.basis)
+        self.conn.execute(
+            "UPDATE sites SET occupancy_as_of = ?, occupancy_leasable_m2 = ?, occupied_area_m2 = ?, "
+            "tenant_count = ?, occupancy_basis = ? WHERE id = ?", (*values, site_id))
+
+    def _commit(self):
+        for table in ("sites", "districts"):
+            self.conn.execute(
+                f"UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now'), "
+                f"min_x = (SELECT MIN(minx) FROM rtree_{table}_geom), max_x = (SELECT MAX(maxx) FROM rtree_{table}_geom), "
+                f"min_y = (SELECT MIN(miny) FROM rtree_{table}_geom), max_y = (SELECT MAX(maxy) FROM rtree_{table}_geom) "
+                "WHERE table_name = ?", (table,))
+        self.conn.execute("COMMIT")
+        self._done = True
+
+    def _rollback(self):
+        if not self._done and self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+        self._done = True
+
+
+def remove(path: str | Path) -> None:
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        p = Path(str(path) + suffix)
+        if p.exists():
+            os.remove(p)

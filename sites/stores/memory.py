@@ -1,0 +1,97 @@
+"""The memory store: the reference semantics, and the store for tests and tools.
+
+A transaction works on copies and swaps them in on commit, so a failed write
+leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from ..errors import NotFound
+from ..evaluate import run_query
+from ..model import District, Site, Survey, Unit, current_occupancy
+from ..query import Query
+from .base import Page, SiteStore, Writer
+
+
+class MemoryStore(SiteStore):
+    def __init__(self, url: str = "memory://"):
+        self.url = url
+        self._sites: dict[str, Site] = {}
+        self._surveys: dict[str, list[Survey]] = {}
+        self._units: dict[str, list[Unit]] = {}
+        self._districts: dict[str, District] = {}
+        self._lock = threading.Lock()
+
+    def get(self, site_id: str) -> Site:
+        try:
+            return self._sites[site_id]
+        except KeyError:
+            raise NotFound(f"no site {site_id!r}") from None
+
+    def query(self, q: Query) -> Page:
+        sites, matched = run_query(list(self._sites.values()), q)
+        return Page(sites, matched)
+
+    def surveys(self, site_id: str) -> list[Survey]:
+        return sorted(self._surveys.get(site_id, []), key=lambda s: s.survey_date)
+
+    def units(self, site_id: str) -> list[Unit]:
+        return sorted(self._units.get(site_id, []), key=lambda u: (u.floor, u.unit_label))
+
+    def districts(self, city: str | None = None) -> list[District]:
+        return [d for _, d in sorted(self._districts.items()) if city is None or d.city == city]
+
+    def _begin(self) -> Writer:
+        self._lock.acquire()
+        return _MemoryWriter(self)
+
+
+class _MemoryWriter(Writer):
+    def __init__(self, store: MemoryStore):
+        super().__init__()
+        self.store = store
+        self.sites = dict(store._sites)
+        self.surveys = {k: list(v) for k, v in store._surveys.items()}
+        self.units = {k: list(v) for k, v in store._units.items()}
+        self.districts = dict(store._districts)
+
+    def _site(self, site_id):
+        return self.sites.get(site_id)
+
+    def _surveys(self, site_id):
+        return self.surveys.get(site_id, [])
+
+    def _units(self, site_id):
+        return self.units.get(site_id, [])
+
+    def _write_site(self, site, insert):
+        self.sites[site.id] = site
+
+    def _write_survey(self, survey):
+        rest = [s for s in self.surveys.get(survey.site_id, []) if s.survey_date != survey.survey_date]
+        self.surveys[survey.site_id] = rest + [survey]
+
+    def _write_units(self, site_id, units):
+        self.units[site_id] = list(units)
+
+    def _write_district(self, district):
+        self.districts[district.adcode] = district
+
+    def _refresh_occupancy(self, site_id):
+        site = self.sites[site_id]
+        self.sites[site_id] = site.replace(occupancy=current_occupancy(self._surveys(site_id), self._units(site_id)))
+
+    def _commit(self):
+        s = self.store
+        s._sites, s._surveys, s._units, s._districts = self.sites, self.surveys, self.units, self.districts
+        self._release()
+
+    def _rollback(self):
+        self._release()
+
+    def _release(self):
+        if self.store._lock.locked() and not getattr(self, "_released", False):
+            self._released = True
+            self.store._lock.release()

@@ -86,8 +86,8 @@ OCCUPIED_UNIT_STATUSES = frozenset({"leased", "owner_occupied"})
 class Survey:
     site_id: str
     survey_date: date
-    leasable_area_m2: float
-    occupied_area_m2: float
+    leasable_area_m2: float | None  # None: not published (a tenant count alone is still an observation)
+    occupied_area_m2: float | None
     tenant_count: int | None = None
     source: str | None = None
     data_status: str = "sample"
@@ -109,20 +109,23 @@ class Occupancy:
     """A site's current occupancy (see the module docstring)."""
 
     as_of: date | None
-    leasable_area_m2: float
-    occupied_area_m2: float
+    leasable_area_m2: float | None
+    occupied_area_m2: float | None
     tenant_count: int | None
     basis: str  # "units" or "survey"
 
     @property
-    def idle_area_m2(self) -> float:
+    def idle_area_m2(self) -> float | None:
+        if self.leasable_area_m2 is None or self.occupied_area_m2 is None:
+            return None
         return max(self.leasable_area_m2 - self.occupied_area_m2, 0.0)
 
     @property
     def vacancy_rate(self) -> float | None:
-        if self.leasable_area_m2 <= 0:
+        idle = self.idle_area_m2
+        if idle is None or self.leasable_area_m2 <= 0:
             return None
-        return self.idle_area_m2 / self.leasable_area_m2
+        return idle / self.leasable_area_m2
 
 
 def current_occupancy(surveys: list[Survey], units: list[Unit]) -> Occupancy | None:

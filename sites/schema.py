@@ -72,6 +72,8 @@ FIELDS: tuple[Field, ...] = (
     Field("tenant_count", "integer", "入驻企业数", "Tenants", derived=True),
     Field("idle_area_m2", "number", "闲置面积", "Idle area", unit="m²", derived=True),
     Field("vacancy_rate", "number", "空置率", "Vacancy rate", "0..1", derived=True),
+    Field("occupancy_basis", "enum", "入驻数据依据", "Occupancy basis", "units or survey",
+          enum={"survey": ("最新调查", "Latest survey"), "units": ("单元汇总", "Units")}, derived=True),
 )
 BY_NAME = {f.name: f for f in FIELDS}
 #: the fields a record is written with (everything not derived)
@@ -81,8 +83,8 @@ GEOMETRY = "geometry"
 SURVEY_FIELDS: tuple[Field, ...] = (
     Field("site_id", "string", "编号", "Site ID", required=True, aliases=("id",)),
     Field("survey_date", "date", "调查日期", "Survey date", required=True),
-    Field("leasable_area_m2", "number", "可租面积", "Leasable area", unit="m²", required=True),
-    Field("occupied_area_m2", "number", "已用面积", "Occupied area", unit="m²", required=True),
+    Field("leasable_area_m2", "number", "可租面积", "Leasable area", unit="m²"),
+    Field("occupied_area_m2", "number", "已用面积", "Occupied area", unit="m²"),
     Field("tenant_count", "integer", "入驻企业数", "Tenants"),
     Field("source", "string", "来源", "Source"),
     Field("data_status", "enum", "数据状态", "Data status", enum=model.DATA_STATUSES, required=True),

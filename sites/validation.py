@@ -86,14 +86,18 @@ def validate_survey(survey: model.Survey, site: model.Site | None, today: date |
         fail("site_id", "no such site")
     if survey.survey_date > today:
         fail("survey_date", f"{survey.survey_date.isoformat()} is in the future")
-    if survey.leasable_area_m2 < 0:
+    leasable, occupied = survey.leasable_area_m2, survey.occupied_area_m2
+    if leasable is not None and leasable < 0:
         fail("leasable_area_m2", "must be ≥ 0")
-    if survey.occupied_area_m2 < 0:
+    if occupied is not None and occupied < 0:
         fail("occupied_area_m2", "must be ≥ 0")
-    if survey.occupied_area_m2 > survey.leasable_area_m2:
-        fail("occupied_area_m2", f"occupied area {survey.occupied_area_m2:g} m² exceeds leasable area "
-                                 f"{survey.leasable_area_m2:g} m²")
-    if site.gross_floor_area_m2 is not None and survey.leasable_area_m2 > site.gross_floor_area_m2:
+    if leasable is None and occupied is not None:
+        fail("leasable_area_m2", "is required when the occupied area is given")
+    if occupied is not None and occupied > leasable:
+        fail("occupied_area_m2", f"occupied area {occupied:g} m² exceeds leasable area {leasable:g} m²")
+    if leasable is None and occupied is None and survey.tenant_count is None:
+        fail("occupied_area_m2", "a survey needs the areas or at least a tenant count")
+    if site.gross_floor_area_m2 is not None and leasable is not None and leasable > site.gross_floor_area_m2:
         fail("leasable_area_m2", f"surveyed leasable area {survey.leasable_area_m2:g} m² exceeds the site's "
                                  f"gross floor area {site.gross_floor_area_m2:g} m²")
     if survey.tenant_count is not None and survey.tenant_count < 0:

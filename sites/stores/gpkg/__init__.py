@@ -119,7 +119,7 @@ def _schema_ddl() -> list[str]:
                                                               "leasable_area_m2", "last_updated")),
         """CREATE TABLE surveys (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
            site_id TEXT NOT NULL REFERENCES sites(id), survey_date DATE NOT NULL,
-           leasable_area_m2 DOUBLE NOT NULL, occupied_area_m2 DOUBLE NOT NULL, tenant_count INTEGER,
+           leasable_area_m2 DOUBLE, occupied_area_m2 DOUBLE, tenant_count INTEGER,
            source TEXT, data_status TEXT NOT NULL, UNIQUE (site_id, survey_date))""",
         "INSERT INTO gpkg_contents (table_name, data_type, identifier, description) VALUES "
         "('surveys', 'attributes', 'surveys', 'Occupancy surveys of the sites (入驻调查)')",

@@ -28,6 +28,7 @@ DERIVED_SQL = {
     "survey_date": "s.occupancy_as_of",
     "occupied_area_m2": _OCCUPIED,
     "tenant_count": "s.tenant_count",
+    "occupancy_basis": "s.occupancy_basis",
     "idle_area_m2": f"(CASE WHEN {_LEASABLE} IS NOT NULL THEN MAX({_LEASABLE} - {_OCCUPIED}, 0.0) END)",
     "vacancy_rate": f"(CASE WHEN {_LEASABLE} > 0 THEN MAX({_LEASABLE} - {_OCCUPIED}, 0.0) / {_LEASABLE} END)",
 }

@@ -1,0 +1,30 @@
+# Two commands on a fresh machine:
+#   make serve   create .venv, install requirements, build the store from geodata/ if absent, serve the app
+#   make test    create .venv, install requirements, run the tests
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: serve test lint bench clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+serve: $(BIN)/.installed
+	$(BIN)/python -m sites init --if-missing
+	$(BIN)/flask --app web run --host $(HOST) --port $(PORT)
+
+test: $(BIN)/.installed
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -n auto -q
+
+bench: $(BIN)/.installed
+	$(BIN)/python bench/store_bench.py
+
+clean:
+	rm -rf $(VENV) instance/sites.gpkg

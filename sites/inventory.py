@@ -14,7 +14,6 @@ from pathlib import Path
 
 from shapely.geometry import shape
 
-from . import importing
 from .cities import CITIES
 from .errors import SitesError, StoreError
 from .model import District, Site
@@ -35,8 +34,11 @@ def read_districts(geodata: Path) -> list[District]:
     return out
 
 
-def load_geodata(store: SiteStore, geodata: Path, today: date | None = None) -> importing.ImportResult:
-    """Districts, then sites, surveys and units from geodata/ (init_store makes the whole load atomic)."""
+def load_geodata(store: SiteStore, geodata: Path, today: date | None = None):
+    """Districts, then sites, surveys and units from geodata/ (init_store makes the whole load atomic).
+    Returns the importing.ImportResult of the sites."""
+    from . import importing  # the import machinery is needed only here, not by readers of the store
+
     plans = [importing.read(geodata / name, today=today) for name in ("sites.geojson", "surveys.csv", "units.csv")]
     for plan in plans:
         if plan.errors:
@@ -51,7 +53,7 @@ def load_geodata(store: SiteStore, geodata: Path, today: date | None = None) -> 
     return importing.apply(store, merged)
 
 
-def init_store(url: str, geodata: Path, force: bool = False) -> tuple[SiteStore, importing.ImportResult]:
+def init_store(url: str, geodata: Path, force: bool = False):
     """Build the store at url from geodata/.  A GeoPackage is written to a temporary
     file and moved into place, so an interrupted init leaves no half-built store."""
     if url.startswith("memory://"):

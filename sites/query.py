@@ -131,13 +131,14 @@ _LIST_ENUMS = {"status", "kind", "heritage_grade", "data_status"}
 
 
 def build_query(params: Mapping[str, Any], *, district_geometry: Callable[[str], Any] | None = None,
-                max_limit: int | None = MAX_LIMIT) -> Query:
+                max_limit: int | None = MAX_LIMIT, extra: tuple[ast.Node, ...] = ()) -> Query:
     """Turn filter parameters (strings from a URL or the command line, or typed values) into a Query.
 
     ``district_geometry(key)`` resolves ``within_district`` (the store supplies it).
     Unknown parameters are not checked here: the caller knows what else it accepts.
+    ``extra`` conditions (already built AST, e.g. the API's ``datetime``) are ANDed in.
     """
-    conds = []
+    conds = list(extra)
     get = lambda name: None if _blank(params.get(name)) else params.get(name)  # noqa: E731
 
     for name in ("city", "district", "status", "kind", "heritage_grade", "data_status"):

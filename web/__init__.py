@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, render_template, request
+from flask import Flask, jsonify, render_template, request
 
-from sites import SitesError, build_query, open_store
+from sites import build_query, open_store
 from sites.config import INSTANCE
 
 from . import config
+from .errors import body_for
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(INSTANCE), instance_relative_config=True)
     app.config.update(config.load(test_config))
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
 
     def store():
         if "sites_store" not in app.extensions:
@@ -21,15 +24,34 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.extensions["get_store"] = store
 
-    @app.errorhandler(SitesError)
-    def bad_input(exc):
-        return render_template("error.html", message=str(exc)), 400
+    from .api import bp as api_bp, landing
+    from .api import vacancy  # noqa: F401  (registers the vacancy routes)
+    app.register_blueprint(api_bp)
+
+    @app.errorhandler(Exception)
+    def error(exc):
+        body, status = body_for(exc)
+        if status == 500:
+            app.logger.exception("unexpected error")
+        if _wants_html():
+            return render_template("error.html", message=body["detail"]), status
+        return jsonify(body), status
 
     @app.get("/")
     def index():
+        if not _wants_html():
+            return landing()
         s = store()
         q = build_query(request.args, district_geometry=s.district_geometry)
         page = s.query(q.page(q.limit or 500, q.offset))
         return render_template("index.html", page=page, args=request.args)
 
     return app
+
+
+def _wants_html() -> bool:
+    f = request.args.get("f")
+    if f is not None:
+        return f == "html"
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"], default="application/json")
+    return best == "text/html" and request.accept_mimetypes["text/html"] > request.accept_mimetypes["application/json"]

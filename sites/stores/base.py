@@ -72,6 +72,14 @@ class SiteStore(ABC):
         except NotFound as exc:
             raise FilterError(exc.message, parameter="within_district") from None
 
+    def extent(self) -> tuple[float, float, float, float] | None:
+        """(minx, miny, maxx, maxy) of every site, None when there are none."""
+        sites = self.query(Query()).sites
+        if not sites:
+            return None
+        b = [s.geometry.bounds for s in sites]
+        return (min(x[0] for x in b), min(x[1] for x in b), max(x[2] for x in b), max(x[3] for x in b))
+
     def all_sites(self) -> list[Site]:
         return self.query(Query()).sites
 

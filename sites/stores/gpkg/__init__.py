@@ -218,6 +218,11 @@ class GeoPackageStore(SiteStore):
             conn.execute("COMMIT")
         return Page(_sites(rows), matched)
 
+    def extent(self):
+        row = self._conn().execute(
+            "SELECT MIN(minx), MIN(miny), MAX(maxx), MAX(maxy) FROM rtree_sites_geom").fetchone()
+        return None if row[0] is None else tuple(row)
+
     def surveys(self, site_id: str) -> list[Survey]:
         rows = self._conn().execute(
             "SELECT site_id, survey_date, leasable_area_m2, occupied_area_m2, tenant_count, source, data_status "

@@ -1,0 +1,50 @@
+"""One table from exception class to HTTP status, and one error body shape.
+
+The body is an OGC API exception (``code``, ``description``) that is also an
+RFC 9457 problem (``type``, ``title``, ``status``, ``detail``).  Client input
+never produces a 500 or a stack trace; unexpected errors are logged and answered
+with a generic 500 body.
+"""
+
+from __future__ import annotations
+
+from werkzeug.exceptions import HTTPException
+
+from sites.errors import Conflict, FilterError, NotFound, SitesError, StoreError, ValidationError
+
+STATUS: dict[type, int] = {
+    FilterError: 400,
+    ValidationError: 400,
+    NotFound: 404,
+    Conflict: 409,
+    StoreError: 503,
+    SitesError: 400,
+}
+TITLES = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 406: "Not Acceptable",
+          409: "Conflict", 500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+def status_of(exc: Exception) -> int:
+    if isinstance(exc, HTTPException):
+        return exc.code or 500
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def error_body(status: int, detail: str, code: str | None = None) -> dict:
+    title = TITLES.get(status, "Error")
+    code = code or {400: "InvalidParameterValue", 404: "NotFound", 405: "MethodNotAllowed",
+                    406: "NotAcceptable", 409: "Conflict"}.get(status, "ServerError")
+    return {"code": code, "description": detail, "type": "about:blank", "title": title, "status": status,
+            "detail": detail}
+
+
+def body_for(exc: Exception) -> tuple[dict, int]:
+    status = status_of(exc)
+    if isinstance(exc, HTTPException):
+        return error_body(status, exc.description or TITLES.get(status, "")), status
+    if status == 500:
+        return error_body(500, "internal error; it has been logged"), 500
+    return error_body(status, str(exc), getattr(exc, "code", None)), status

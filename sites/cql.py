@@ -11,6 +11,7 @@ pygeofilter's own parsers: in 0.4.0 they swap the axes of CQL2-JSON bbox literal
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime, timezone
 
 import cql2
@@ -55,7 +56,7 @@ def parse_cql2(source: str | dict, lang: str = "cql2-text", parameter: str = "fi
         else:
             if not isinstance(source, str) or not source.strip():
                 raise FilterError("is empty", parameter=parameter)
-            expr = cql2.parse_text(source)
+            expr = cql2.parse_text(_legacy_ilike(source) if lang == "cql-text" else source)
         expr.validate()
         tree = expr.to_json()
     except FilterError:
@@ -65,6 +66,14 @@ def parse_cql2(source: str | dict, lang: str = "cql2-text", parameter: str = "fi
     except (cql2.ParseError, cql2.ValidationError, ValueError) as exc:
         raise FilterError(f"is not valid {lang}: {_one_line(exc)}", parameter=parameter) from None
     return _node(tree, parameter)
+
+
+_ILIKE = re.compile(r"""(?ix) ("[^"]+"|[a-z_][\w.:]*) \s+ (NOT\s+)? ILIKE \s+ ('(?:[^']|'')*')""")
+
+
+def _legacy_ilike(text: str) -> str:
+    """The older CQL text that GDAL's OAPIF driver writes has ILIKE; CQL2 says CASEI(a) LIKE CASEI(b)."""
+    return _ILIKE.sub(lambda m: f"CASEI({m.group(1)}) {m.group(2) or ''}LIKE CASEI({m.group(3)})", text)
 
 
 def _one_line(exc: Exception) -> str:

@@ -544,6 +544,22 @@ def queryable_names() -> list[str]:
     return [f.name for f in FIELDS] + ["geometry"]
 
 
+def feature_schema(base_url: str | None = None) -> dict:
+    """The JSON Schema of one site as a GeoJSON Feature (OGC API – Features Part 5 ``describedby``):
+    clients such as GDAL take their field types from it instead of guessing from a sample."""
+    props = {k: v for k, v in queryables_schema()["properties"].items() if k not in ("id", "geometry")}
+    props["lon"] = {"type": "number", "title": "Longitude of a representative point (WGS-84)"}
+    props["lat"] = {"type": "number", "title": "Latitude of a representative point (WGS-84)"}
+    out = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "site", "type": "object",
+           "required": ["type", "id", "geometry", "properties"],
+           "properties": {"type": {"type": "string", "enum": ["Feature"]}, "id": {"type": "string"},
+                          "geometry": {"$ref": "https://geojson.org/schema/Geometry.json"},
+                          "properties": {"type": "object", "properties": props}}}
+    if base_url:
+        out["$id"] = base_url
+    return out
+
+
 def queryables_schema(base_url: str | None = None) -> dict:
     """The JSON Schema of the queryable properties (OGC API – Features Part 3)."""
     types = {"string": {"type": "string"}, "integer": {"type": "integer"}, "number": {"type": "number"},

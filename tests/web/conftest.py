@@ -20,3 +20,16 @@ def app(gpkg_path):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def live_server(gpkg_path, tmp_path):
+    """The app on a free loopback port in its own process, for real HTTP clients (see liveserver.py)."""
+    from tests.web import liveserver
+
+    proc, url = liveserver.start(str(gpkg_path), tmp_path)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -43,12 +43,25 @@ def test_collection_has_extent_crs_and_queryables_link(client):
 
 
 def test_queryables_are_json_schema_and_the_legacy_list(client):
-    r = client.get("/collections/sites/queryables")
+    r = client.get("/collections/sites/queryables", headers={"Accept": "application/schema+json"})
     assert r.mimetype == "application/schema+json"
     q = r.get_json()
     assert q["properties"]["status"]["enum"][:2] == ["idle", "partly_idle"]
     assert q["properties"]["vacancy_rate"]["type"] == "number"
-    assert {"queryable": "survey_date", "type": "date"} in q["queryables"]
+    assert {"id": "survey_date", "queryable": "survey_date", "type": "date"} in q["queryables"]
+
+
+def test_queryables_are_plain_json_for_clients_that_ask_for_json(client):
+    """GDAL asks with 'application/geo+json, application/json' and rejects schema+json."""
+    r = client.get("/collections/sites/queryables", headers={"Accept": "application/geo+json, application/json"})
+    assert r.mimetype == "application/json"
+
+
+def test_feature_schema_types_every_property(client):
+    s = get_json(client, "/collections/sites/schema")
+    props = s["properties"]["properties"]["properties"]
+    assert props["survey_date"] == {**props["survey_date"], "type": "string", "format": "date"}
+    assert props["aliases"]["type"] == "array" and props["vacancy_rate"]["type"] == "number"
 
 
 def test_items_are_geojson_with_counts(client):

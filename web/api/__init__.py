@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from flask import Blueprint, current_app, jsonify, make_response, render_template, request, url_for
 
 from sites import NotFound, build_query
-from sites.query import queryables_schema
+from sites.query import feature_schema, queryables_schema
 from sites.schema import FIELDS
 
 from ..errors import body_for
@@ -62,6 +62,13 @@ def api_error(exc):
     if request.args.get("f") == "html":
         return render_template("error.html", message=body["detail"]), status
     return jsonify(body), status
+
+
+@bp.after_request
+def content_crs(resp):
+    if resp.mimetype == geojson.GEOJSON:
+        resp.headers["Content-Crs"] = f"<{params.CRS84}>"
+    return resp
 
 
 def respond(data: dict, template: str, media="application/json", **context):
@@ -122,7 +129,8 @@ def collection_info(cid: str) -> dict:
         {"rel": "items", "type": "text/html", "href": f"{base}/items?f=html"},
     ]
     if cid == "sites":
-        links += [{"rel": QUERYABLES_REL, "type": "application/schema+json", "href": f"{base}/queryables"},
+        links += [{"rel": "describedby", "type": "application/schema+json", "href": f"{base}/schema"},
+                  {"rel": QUERYABLES_REL, "type": "application/schema+json", "href": f"{base}/queryables"},
                   {"rel": "queryables", "type": "application/json", "href": f"{base}/queryables"}]
     extent = store().extent() if cid == "sites" else None
     info = {"id": cid, "title": title, "description": description, "itemType": "feature",
@@ -140,9 +148,23 @@ def queryables(cid):
         raise NotFound(f"collection {cid!r} has no queryables")
     schema = queryables_schema(f"{base_url()}/collections/sites/queryables")
     # the legacy array some clients (older GDAL) read, next to the JSON Schema
-    schema["queryables"] = [{"queryable": name, "type": _legacy_type(spec)}
+    schema["queryables"] = [{"id": name, "queryable": name, "type": _legacy_type(spec)}
                             for name, spec in schema["properties"].items()]
-    return respond(schema, "api/queryables.html", media="application/schema+json")
+    # GDAL asks with Accept: application/geo+json, application/json and rejects schema+json
+    wants_schema = request.accept_mimetypes["application/schema+json"] >= request.accept_mimetypes["application/json"]
+    media = "application/schema+json" if wants_schema and "application/schema+json" in request.accept_mimetypes \
+        else "application/json"
+    return respond(schema, "api/queryables.html", media=media)
+
+
+@bp.get("/collections/<cid>/schema")
+def schema(cid):
+    params.check_known(request.args, ("f",))
+    if cid != "sites":
+        collection_info(cid)
+        raise NotFound(f"collection {cid!r} has no schema")
+    return respond(feature_schema(f"{base_url()}/collections/sites/schema"), "api/queryables.html",
+                   media="application/schema+json")
 
 
 def _legacy_type(spec: dict) -> str:
@@ -187,8 +209,9 @@ def items(cid):
 
 
 def district_items():
-    params.check_known(request.args, ("f", "bbox", "bbox-crs", "limit", "offset", "city"))
+    params.check_known(request.args, ("f", "bbox", "bbox-crs", "crs", "limit", "offset", "city"))
     params.crs(request.args, "bbox-crs")
+    params.crs(request.args, "crs")
     limit, offset = params.limit(request.args), params.offset(request.args)
     city = params.one(request.args, "city")
     districts = store().districts(city or None)
@@ -215,7 +238,8 @@ def district_items():
 @bp.get("/collections/<cid>/items/<fid>")
 def item(cid, fid):
     collection_info(cid)
-    params.check_known(request.args, ("f", "properties"))
+    params.check_known(request.args, ("f", "properties", "crs"))
+    params.crs(request.args, "crs")
     if cid == "districts":
         found = [d for d in store().districts() if d.adcode == fid]
         if not found:

@@ -33,6 +33,7 @@ COMMON = {
     "bbox": _p("bbox", "minlon,minlat,maxlon,maxlat in CRS84 (6 numbers for 3-D are accepted; heights ignored)",
                {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}, "form", False),
     "bbox-crs": _p("bbox-crs", "CRS of bbox; only CRS84", {"type": "string", "enum": [params.CRS84]}),
+    "crs": _p("crs", "CRS of the response geometries; only CRS84", {"type": "string", "enum": [params.CRS84]}),
     "limit": _p("limit", f"Page size (default {params.DEFAULT_LIMIT}, at most {params.MAX_LIMIT})",
                 {"type": "integer", "minimum": 1, "maximum": params.MAX_LIMIT, "default": params.DEFAULT_LIMIT}),
     "offset": _p("offset", "Skip this many features", {"type": "integer", "minimum": 0, "default": 0}),
@@ -108,13 +109,16 @@ def openapi_document(base: str) -> dict:
         "/collections/{collectionId}/queryables": _get(
             "Queryable properties (JSON Schema)", "getQueryables", [cid, *f_only],
             _ok("Queryables", "application/schema+json"), (400, 404)),
+        "/collections/{collectionId}/schema": _get(
+            "The schema of the features (JSON Schema)", "getSchema", [cid, *f_only],
+            _ok("Schema", "application/schema+json"), (400, 404)),
         "/collections/{collectionId}/items": _get(
             "Features, filtered (districts accept only f, bbox, limit, offset, city)", "getFeatures",
             [cid, *items_parameters()], {"description": "Features", "content": {
                 "application/geo+json": {"schema": fc}, "text/html": {"schema": {"type": "string"}},
                 "text/csv": {"schema": {"type": "string"}}}}, (400, 404)),
         "/collections/{collectionId}/items/{featureId}": _get(
-            "One feature", "getFeature", [cid, fid, COMMON["f"], COMMON["properties"]],
+            "One feature", "getFeature", [cid, fid, COMMON["f"], COMMON["crs"], COMMON["properties"]],
             {"description": "Feature", "content": {"application/geo+json": {"schema": {"type": "object"}},
                                                    "text/html": {"schema": {"type": "string"}}}}, (400, 404)),
         "/vacancy/summary": _get("Sites, idle area and vacancy rate by city and district", "getVacancySummary",

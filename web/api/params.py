@@ -25,7 +25,7 @@ EQUALITY = ("city", "district", "status", "kind", "heritage_grade", "data_status
 #: the domain's further filters, offered as extension parameters
 EXTENSION = tuple(p.name for p in FILTER_PARAMS if p.name not in EQUALITY + ("filter", "filter_lang", "sortby",
                                                                                "limit", "offset", "bbox"))
-STANDARD = ("f", "bbox", "bbox-crs", "limit", "offset", "datetime", "sortby", "properties", "filter",
+STANDARD = ("f", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "sortby", "properties", "filter",
             "filter-lang", "filter-crs")
 ITEMS_PARAMS = STANDARD + EQUALITY + EXTENSION
 
@@ -114,7 +114,7 @@ def datetime_filter(args, prop: str = "last_updated") -> ast.Node | None:
         return None
 
     def day(text):
-        text = text.strip()
+        text = text.strip().removesuffix("T")  # GDAL writes dates as '2024-02-03T'
         if text in ("..", ""):
             return None
         try:
@@ -143,6 +143,7 @@ def query_params(args) -> dict:
     """The build_query parameters of an items request."""
     crs(args, "bbox-crs")
     crs(args, "filter-crs")
+    crs(args, "crs")
     out = {name: one(args, name) for name in EQUALITY + EXTENSION}
     out["bbox"] = bbox(args)
     out["filter"] = one(args, "filter")

@@ -261,7 +261,8 @@ class _progress_bar:
 
 LIST_COLUMNS = [("id", "id"), ("name_zh", "名称"), ("city", "城市"), ("district", "区县"), ("status", "状态"),
                 ("vacancy_rate", "空置率"), ("idle_area_m2", "闲置㎡"), ("leasable_area_m2", "可租㎡"),
-                ("survey_date", "调查日期"), ("data_status", "数据"), ("location_precision", "位置精度")]
+                ("survey_date", "调查日期"), ("occupancy_data_status", "入驻数据"), ("data_status", "数据"),
+                ("location_precision", "位置精度")]
 
 
 def _table(sites) -> str:

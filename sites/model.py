@@ -113,6 +113,7 @@ class Occupancy:
     occupied_area_m2: float | None
     tenant_count: int | None
     basis: str  # "units" or "survey"
+    data_status: str | None = None  # the survey's; None for units (the site's own data status applies)
 
     @property
     def idle_area_m2(self) -> float | None:
@@ -142,7 +143,8 @@ def current_occupancy(surveys: list[Survey], units: list[Unit]) -> Occupancy | N
         return Occupancy(max(dates) if dates else None, leasable, occupied, len(tenants), "units")
     if surveys:
         s = max(surveys, key=lambda s: s.survey_date)
-        return Occupancy(s.survey_date, s.leasable_area_m2, s.occupied_area_m2, s.tenant_count, "survey")
+        return Occupancy(s.survey_date, s.leasable_area_m2, s.occupied_area_m2, s.tenant_count, "survey",
+                         s.data_status)
     return None
 
 
@@ -208,6 +210,13 @@ class Site:
     @property
     def occupancy_basis(self) -> str | None:
         return self.occupancy.basis if self.occupancy else None
+
+    @property
+    def occupancy_data_status(self) -> str | None:
+        """How far the vacancy figures can be trusted: a reported site may carry sample occupancy."""
+        if self.occupancy is None:
+            return None
+        return self.occupancy.data_status or self.data_status
 
     @property
     def lon(self) -> float:

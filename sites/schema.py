@@ -74,6 +74,9 @@ FIELDS: tuple[Field, ...] = (
     Field("vacancy_rate", "number", "空置率", "Vacancy rate", "0..1", derived=True),
     Field("occupancy_basis", "enum", "入驻数据依据", "Occupancy basis", "units or survey",
           enum={"survey": ("最新调查", "Latest survey"), "units": ("单元汇总", "Units")}, derived=True),
+    Field("occupancy_data_status", "enum", "入驻数据状态", "Occupancy data status",
+          "data status of the current occupancy (a reported site may carry sample figures)",
+          enum=model.DATA_STATUSES, derived=True),
 )
 BY_NAME = {f.name: f for f in FIELDS}
 #: the fields a record is written with (everything not derived)

@@ -69,6 +69,8 @@ CASES = [
     ({"filter": "occupied_area_m2 = 700"}, ["qd-d"]),
     ({"filter": "year_built < 1950"}, ["qd-a"]),
     ({"filter": "id = 'qd-c'"}, ["qd-c"]),
+    ({"filter": "occupancy_data_status = 'reported'"}, ["qd-c"]),
+    ({"filter": "occupancy_basis = 'units'"}, ["qd-d"]),
     ({"filter": "city = '青岛市' AND (status = 'idle' OR vacancy_rate > 0.28)"}, ["qd-a", "qd-d"]),
     ({"filter": "vacancy_rate = 1", "include_retired": "1"}, ["qd-a", "qd-f"]),
     # advanced comparison

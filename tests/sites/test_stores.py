@@ -138,3 +138,9 @@ def test_chinese_and_markup_survive_verbatim(store):
         tx.put_site(store.get("qd-a").replace(name_zh=name, aliases=("别名;一", "二")))
     site = store.get("qd-a")
     assert (site.name_zh, site.aliases) == (name, ("别名;一", "二"))
+
+
+def test_occupancy_carries_its_own_data_status(store):
+    assert store.get("qd-c").occupancy_data_status == "reported"  # its survey is reported
+    assert store.get("qd-d").occupancy_data_status == "sample"  # from units: the site's own status
+    assert store.get("qd-e").occupancy_data_status is None

@@ -42,7 +42,7 @@ _SQL_TYPES = {"string": "TEXT", "enum": "TEXT", "list": "TEXT", "integer": "INTE
               "boolean": "BOOLEAN", "date": "DATE"}
 _STORED_NAMES = [f.name for f in STORED if f.name != "version"]
 _CACHE_COLUMNS = ("occupancy_as_of", "occupancy_leasable_m2", "occupied_area_m2", "tenant_count",
-                  "occupancy_basis", "search_text")
+                  "occupancy_basis", "occupancy_data_status", "search_text")
 _SITE_COLUMNS = ["geom", *_STORED_NAMES, "version", *_CACHE_COLUMNS]
 _SELECT_SITE = ", ".join(f's."{c}"' for c in _SITE_COLUMNS)
 _FIELD_TYPES = {f.name: f.type for f in FIELDS}
@@ -110,7 +110,7 @@ def _schema_ddl() -> list[str]:
   {site_cols},
   version INTEGER NOT NULL DEFAULT 1,
   occupancy_as_of DATE, occupancy_leasable_m2 DOUBLE, occupied_area_m2 DOUBLE, tenant_count INTEGER,
-  occupancy_basis TEXT, search_text TEXT)""",
+  occupancy_basis TEXT, occupancy_data_status TEXT, search_text TEXT)""",
         "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id) VALUES "
         "('sites', 'features', 'sites', 'Urban-renewal sites (城市更新园区载体)', 4326)",
         "INSERT INTO gpkg_geometry_columns VALUES ('sites', 'geom', 'GEOMETRY', 4326, 0, 0)",
@@ -268,7 +268,8 @@ def _site(row, geometry=None) -> Site:
     occupancy = None
     if values["occupancy_basis"] is not None:
         occupancy = Occupancy(_from_sql("survey_date", values["occupancy_as_of"]), values["occupancy_leasable_m2"],
-                              values["occupied_area_m2"], values["tenant_count"], values["occupancy_basis"])
+                              values["occupied_area_m2"], values["tenant_count"], values["occupancy_basis"],
+                              values["occupancy_data_status"])
     geom = geometry if geometry is not None else blob.decode(values["geom"])
     return Site(geometry=geom, version=values["version"], occupancy=occupancy, **kwargs)
 
@@ -354,12 +355,12 @@ class _GeoPackageWriter(Writer):
 
     def _refresh_occupancy(self, site_id):
         occ = current_occupancy(self._surveys(site_id), self._units(site_id))
-        values = (None,) * 5 if occ is None else (
+        values = (None,) * 6 if occ is None else (
             occ.as_of.isoformat() if occ.as_of else None, occ.leasable_area_m2, occ.occupied_area_m2,
-            occ.tenant_count, occ.basis)
+            occ.tenant_count, occ.basis, occ.data_status)
         self.conn.execute(
             "UPDATE sites SET occupancy_as_of = ?, occupancy_leasable_m2 = ?, occupied_area_m2 = ?, "
-            "tenant_count = ?, occupancy_basis = ? WHERE id = ?", (*values, site_id))
+            "tenant_count = ?, occupancy_basis = ?, occupancy_data_status = ? WHERE id = ?", (*values, site_id))
 
     def _commit(self):
         for table in ("sites", "districts"):

@@ -29,6 +29,8 @@ DERIVED_SQL = {
     "occupied_area_m2": _OCCUPIED,
     "tenant_count": "s.tenant_count",
     "occupancy_basis": "s.occupancy_basis",
+    "occupancy_data_status": "COALESCE(s.occupancy_data_status, CASE WHEN s.occupancy_basis IS NOT NULL "
+                             "THEN s.data_status END)",
     "idle_area_m2": f"(CASE WHEN {_LEASABLE} IS NOT NULL THEN MAX({_LEASABLE} - {_OCCUPIED}, 0.0) END)",
     "vacancy_rate": f"(CASE WHEN {_LEASABLE} > 0 THEN MAX({_LEASABLE} - {_OCCUPIED}, 0.0) / {_LEASABLE} END)",
 }

@@ -122,7 +122,7 @@ PARAMS: tuple[Param, ...] = (
     Param("filter", "CQL2 filter over the site properties", "CQL2 过滤表达式"),
     Param("filter_lang", "cql2-text (default) or cql2-json", "过滤语言"),
     Param("include_retired", "include retired sites", "包含已退出载体", "bool"),
-    Param("sortby", "sort order, e.g. -vacancy_rate,name_zh (- for descending)", "排序"),
+    Param("sortby", "sort order, e.g. -vacancy_rate,name_zh (- for descending; on the command line write --sortby=-vacancy_rate)", "排序"),
     Param("limit", "at most this many sites", "返回条数", "int"),
     Param("offset", "skip this many sites", "跳过条数", "int"),
 )

@@ -34,7 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         if status == 500:
             app.logger.exception("unexpected error")
         if _wants_html():
-            return render_template("error.html", message=body["detail"]), status
+            return render_template("error.html", message=body["detail"], status=status, title=body["title"]), status
         return jsonify(body), status
 
     @app.get("/")

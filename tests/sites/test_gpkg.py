@@ -107,3 +107,23 @@ def test_a_killed_writer_leaves_the_file_unchanged(gpkg, tmp_path):
         assert len(pyogrio.read_dataframe(path, layer="sites")) == 9
     finally:
         reopened.close()
+
+
+def test_a_file_of_another_schema_version_is_refused_clearly(gpkg):
+    path, store = gpkg
+    store.close()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE sites_meta SET value = '0' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    from sites.errors import StoreError
+    with pytest.raises(StoreError, match="schema version 0"):
+        open_store(str(path))
+
+
+def test_a_file_that_is_not_an_inventory_is_refused_clearly(tmp_path):
+    from sites.errors import StoreError
+    path = tmp_path / "other.gpkg"
+    path.write_text("not a database")
+    with pytest.raises(StoreError, match="not an inventory"):
+        open_store(str(path))

@@ -60,7 +60,7 @@ def api_error(exc):
     if status == 500:
         current_app.logger.exception("unexpected error")
     if request.args.get("f") == "html":
-        return render_template("error.html", message=body["detail"]), status
+        return render_template("error.html", message=body["detail"], status=status, title=body["title"]), status
     return jsonify(body), status
 
 

@@ -46,7 +46,7 @@ _CACHE_COLUMNS = ("occupancy_as_of", "occupancy_leasable_m2", "occupied_area_m2"
 _SITE_COLUMNS = ["geom", *_STORED_NAMES, "version", *_CACHE_COLUMNS]
 _SELECT_SITE = ", ".join(f's."{c}"' for c in _SITE_COLUMNS)
 _FIELD_TYPES = {f.name: f.type for f in FIELDS}
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # bump on every change to the tables
 
 
 def _rtree_ddl(table: str, column: str = "geom", pk: str = "fid") -> list[str]:
@@ -179,7 +179,9 @@ class GeoPackageStore(SiteStore):
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path} is not an inventory GeoPackage ({exc})") from None
         if not row or row[0] != SCHEMA_VERSION:
-            raise StoreError(f"{self.path} has schema version {row and row[0]}, expected {SCHEMA_VERSION}")
+            raise StoreError(f"{self.path} has schema version {row and row[0]}, this program needs "
+                             f"{SCHEMA_VERSION}: export it with the older version and import it into a new store "
+                             "(python -m sites init, then python -m sites import)")
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

@@ -5,7 +5,7 @@ planned, with at least ``min_idle_area_m2`` of idle floor space in its current
 occupancy.  Candidates are ranked by a score out of 100, the sum of the parts
 below; each part is reported as a reason so a planner can check the ranking.
 
-- idle area: up to 40 points, on a log scale from the minimum to 20,000 m²
+- idle area: up to 40 points, on a log scale from the minimum (at least 100 m²) to 20,000 m²
   (an incubator needs room for dozens of small teams);
 - vacancy rate: up to 20 points (a mostly empty building can be let as a whole);
 - vacancy duration: up to 20 points, 4 a year since ``vacant_since`` (long
@@ -28,6 +28,7 @@ from .model import Site
 CANDIDATE_KINDS = ("building", "complex")
 CANDIDATE_STATUSES = ("idle", "partly_idle", "renovating", "operating")
 DEFAULT_MIN_IDLE_M2 = 500.0
+IDLE_SCALE_M2 = (100.0, 20_000.0)  # the idle-area points grow on a log scale between these
 _HERITAGE = {"national": -15, "provincial": -15, "municipal": -8, "historic_building": -4,
              "industrial_heritage": 5}
 
@@ -59,8 +60,9 @@ def is_candidate(site: Site, min_idle_area_m2: float = DEFAULT_MIN_IDLE_M2) -> b
 def score(site: Site, today: date, min_idle_area_m2: float = DEFAULT_MIN_IDLE_M2) -> Candidate:
     reasons = []
     idle = site.idle_area_m2 or 0.0
-    span = math.log(20_000 / min_idle_area_m2) if min_idle_area_m2 < 20_000 else 1.0
-    pts = 40 * min(1.0, max(0.0, math.log(max(idle, min_idle_area_m2) / min_idle_area_m2) / span))
+    base = max(min_idle_area_m2, IDLE_SCALE_M2[0])  # the scale starts at the threshold, never below 100 m²
+    span = math.log(IDLE_SCALE_M2[1] / base) if base < IDLE_SCALE_M2[1] else 1.0
+    pts = 40 * min(1.0, max(0.0, math.log(max(idle, base) / base) / span))
     reasons.append(Reason("idle_area", pts, f"闲置面积 {idle:,.0f} ㎡", f"{idle:,.0f} m² idle"))
     rate = site.vacancy_rate or 0.0
     reasons.append(Reason("vacancy_rate", 20 * rate, f"空置率 {rate:.0%}", f"{rate:.0%} vacant"))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, render_template, request
 
 from sites import build_query, open_store
 from sites.config import INSTANCE
 
 from . import config
-from .errors import body_for
+from .errors import error_response
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -24,22 +24,18 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.extensions["get_store"] = store
 
-    from .api import bp as api_bp, landing
+    from .api import bp as api_bp, landing, params
     from .api import vacancy  # noqa: F401  (registers the vacancy routes)
     app.register_blueprint(api_bp)
 
     @app.errorhandler(Exception)
     def error(exc):
-        body, status = body_for(exc)
-        if status == 500:
-            app.logger.exception("unexpected error")
-        if _wants_html():
-            return render_template("error.html", message=body["detail"], status=status, title=body["title"]), status
-        return jsonify(body), status
+        return error_response(exc, html=_wants_html())
 
     @app.get("/")
     def index():
         if not _wants_html():
+            params.output_format(request.args, request.accept_mimetypes)  # a bad f is a 400
             return landing()
         s = store()
         q = build_query(request.args, district_geometry=s.district_geometry)

@@ -48,3 +48,24 @@ def body_for(exc: Exception) -> tuple[dict, int]:
     if status == 500:
         return error_body(500, "internal error; it has been logged"), 500
     return error_body(status, str(exc), getattr(exc, "code", None)), status
+
+
+def error_response(exc: Exception, html: bool):
+    """The one error response of the app: the body above as JSON, or the error page for browsers.
+    HTTP errors keep their headers (e.g. Allow on a 405)."""
+    from flask import current_app, jsonify, render_template
+
+    body, status = body_for(exc)
+    if status == 500:
+        current_app.logger.exception("unexpected error")
+    if html:
+        resp = current_app.make_response(
+            (render_template("error.html", message=body["detail"], status=status, title=body["title"]), status))
+    else:
+        resp = jsonify(body)
+        resp.status_code = status
+    if isinstance(exc, HTTPException):
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                resp.headers[name] = value
+    return resp

@@ -78,3 +78,12 @@ def test_units_must_fit_the_leasable_area():
 def test_unknown_unit_status_names_the_unit():
     with pytest.raises(ValidationError, match="1/101"):
         validate_units(SITE, [Unit("qd-a", "1", "101", 10, "squatted")], TODAY)
+
+
+def test_candidate_ranking_accepts_a_zero_threshold():
+    from sites import vacancy
+    from tests.canonical import SITES
+    from sites.model import Occupancy
+    site = SITES[0].replace(occupancy=Occupancy(date(2024, 1, 1), 4000, 0, 0, "survey", "sample"))
+    ranked = vacancy.rank([site], today=TODAY, min_idle_area_m2=0)
+    assert ranked[0].score > 0

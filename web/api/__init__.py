@@ -11,7 +11,7 @@ from sites import NotFound, build_query
 from sites.query import feature_schema, queryables_schema
 from sites.schema import FIELDS
 
-from ..errors import body_for
+from ..errors import error_response
 from . import geojson, params
 from .openapi import openapi_document
 
@@ -56,12 +56,7 @@ def base_url() -> str:
 
 @bp.errorhandler(Exception)
 def api_error(exc):
-    body, status = body_for(exc)
-    if status == 500:
-        current_app.logger.exception("unexpected error")
-    if request.args.get("f") == "html":
-        return render_template("error.html", message=body["detail"], status=status, title=body["title"]), status
-    return jsonify(body), status
+    return error_response(exc, html=request.args.get("f") == "html")
 
 
 @bp.after_request

@@ -22,10 +22,14 @@ def _p(name, description, schema, style=None, explode=None):
 
 
 def _enum_list(enum):
-    return {"type": "string", "pattern": "^(" + "|".join(enum) + ")(,(" + "|".join(enum) + "))*$"}
+    values = "|".join(enum)  # empty (no filter), or values and their Chinese labels are accepted: document the values
+    return {"type": "string", "pattern": f"^$|^({values})(,({values}))*$"}
 
 
-STRING = {"type": "string", "minLength": 1}
+STRING = {"type": "string"}  # an empty value means "no such filter" (HTML forms send empty fields)
+_NAMES = "|".join(BY_NAME)
+_SORTABLE = "|".join(name for name, f in BY_NAME.items() if f.sortable)
+_DAY = "[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9:.]+(Z|[+-][0-9:]+)?)?"
 NUMBER_TEXT = {"type": "number"}
 COMMON = {
     "f": _p("f", "Output format (default: from the Accept header, else json)",
@@ -38,9 +42,12 @@ COMMON = {
                 {"type": "integer", "minimum": 1, "maximum": params.MAX_LIMIT, "default": params.DEFAULT_LIMIT}),
     "offset": _p("offset", "Skip this many features", {"type": "integer", "minimum": 0, "default": 0}),
     "datetime": _p("datetime", "last_updated on a day or in an interval (RFC 3339: 2024-01-01, "
-                               "2024-01-01/2024-12-31, ../2024-12-31, 2024-01-01/..)", STRING),
-    "sortby": _p("sortby", "Comma-separated properties, - for descending (e.g. -vacancy_rate,name_zh)", STRING),
-    "properties": _p("properties", "Only these properties (comma-separated)", STRING),
+                               "2024-01-01/2024-12-31, ../2024-12-31, 2024-01-01/..)",
+                   {"type": "string", "pattern": f"^$|^({_DAY}|{_DAY}/{_DAY}|\\.\\./{_DAY}|{_DAY}/\\.\\.)$"}),
+    "sortby": _p("sortby", "Comma-separated properties, - for descending (e.g. -vacancy_rate,name_zh)",
+                 {"type": "string", "pattern": f"^$|^[+-]?({_SORTABLE})(,[+-]?({_SORTABLE}))*$"}),
+    "properties": _p("properties", "Only these properties (comma-separated)",
+                     {"type": "string", "pattern": f"^$|^({_NAMES})(,({_NAMES}))*$"}),
     "filter": _p("filter", "CQL2 filter over the queryables", STRING),
     "filter-lang": _p("filter-lang", "Language of filter", {"type": "string",
                                                             "enum": ["cql2-text", "cql2-json", "cql-text"],
@@ -74,14 +81,15 @@ def summary_parameters():
         [_filter_param(n) for n in params.EQUALITY + params.EXTENSION if n not in ("sortby", "limit", "offset")]
 
 
-EXCEPTION = {"description": "Error (OGC exception, RFC 9457 problem)",
-             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/exception"}}}}
+EXCEPTION = {"description": "Error (OGC exception, RFC 9457 problem; a page with f=html)",
+             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/exception"}},
+                         "text/html": {"schema": {"type": "string"}}}}
 
 
-def _ok(description, media="application/json", schema=None):
-    content = {media: {"schema": schema or {"type": "object"}}}
-    if media != "text/html":
-        content["text/html"] = {"schema": {"type": "string"}}
+def _ok(description, media="application/json", schema=None, csv=False):
+    content = {media: {"schema": schema or {"type": "object"}}, "text/html": {"schema": {"type": "string"}}}
+    if csv:
+        content["text/csv"] = {"schema": {"type": "string"}}
     return {"description": description, "content": content}
 
 
@@ -122,11 +130,11 @@ def openapi_document(base: str) -> dict:
             {"description": "Feature", "content": {"application/geo+json": {"schema": {"type": "object"}},
                                                    "text/html": {"schema": {"type": "string"}}}}, (400, 404)),
         "/vacancy/summary": _get("Sites, idle area and vacancy rate by city and district", "getVacancySummary",
-                                 summary_parameters(), _ok("Summary rows")),
+                                 summary_parameters(), _ok("Summary rows", csv=True)),
         "/vacancy/candidates": _get(
             "Idle buildings ranked for incubation, with the reasons", "getIncubationCandidates",
             [*summary_parameters(), COMMON["limit"]], _ok(
-                f"Ranked candidates (min_idle_area defaults to {vacancy.DEFAULT_MIN_IDLE_M2:g} m² here)")),
+                f"Ranked candidates (min_idle_area defaults to {vacancy.DEFAULT_MIN_IDLE_M2:g} m² here)", csv=True)),
     }
     return {
         "openapi": "3.0.3",

@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 from pygeofilter import ast, values
 
+from sites.cql import LANGS
 from sites.errors import FilterError
 from sites.query import PARAMS as FILTER_PARAMS
 from sites.schema import BY_NAME
@@ -98,9 +99,9 @@ def bbox(args) -> str | None:
 
 def properties(args) -> list[str] | None:
     value = one(args, "properties")
-    if value is None:
+    names = [p.strip() for p in (value or "").split(",") if p.strip()]
+    if not names:
         return None
-    names = [p.strip() for p in value.split(",") if p.strip()]
     for name in names:
         if name not in BY_NAME:
             raise FilterError(f"unknown property {name!r}", parameter="properties")
@@ -110,7 +111,7 @@ def properties(args) -> list[str] | None:
 def datetime_filter(args, prop: str = "last_updated") -> ast.Node | None:
     """OGC ``datetime``: an instant or an interval (``a/b``, ``../b``, ``a/..``) on the collection's date."""
     value = one(args, "datetime")
-    if value is None:
+    if value is None or not value.strip():
         return None
 
     def day(text):
@@ -148,5 +149,7 @@ def query_params(args) -> dict:
     out["bbox"] = bbox(args)
     out["filter"] = one(args, "filter")
     out["filter_lang"] = one(args, "filter-lang")
+    if out["filter_lang"] is not None and out["filter_lang"] not in LANGS:
+        raise FilterError(f"{out['filter_lang']!r} is not one of {', '.join(LANGS)}", parameter="filter-lang")
     out["sortby"] = one(args, "sortby")
     return {k: v for k, v in out.items() if v is not None}

@@ -241,27 +241,23 @@ def _transformer(source: str, target: str) -> pyproj.Transformer:
 
 def to_wgs84(lon, lat, crs: str):
     """Coordinates in ``crs`` (x/easting first) to WGS-84 lon/lat."""
-    name = normalize_crs(crs)
-    if name == GCJ02:
-        return gcj02_to_wgs84(lon, lat)
-    if name == BD09:
-        return bd09_to_wgs84(lon, lat)
-    lon, lat = _prepare(lon, lat)
-    if name == WGS84:
-        return _finish(lon.copy(), lat.copy())
-    x, y = _transformer(name, WGS84).transform(lon, lat, errcheck=False)
-    return _finish(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    return _convert(lon, lat, normalize_crs(crs), to_wgs=True)
 
 
 def from_wgs84(lon, lat, crs: str):
     """WGS-84 lon/lat to coordinates in ``crs`` (x/easting first), e.g. for a Gaode basemap."""
-    name = normalize_crs(crs)
-    if name == GCJ02:
-        return wgs84_to_gcj02(lon, lat)
-    if name == BD09:
-        return wgs84_to_bd09(lon, lat)
+    return _convert(lon, lat, normalize_crs(crs), to_wgs=False)
+
+
+_OFFSET_SYSTEMS = {GCJ02: (gcj02_to_wgs84, wgs84_to_gcj02), BD09: (bd09_to_wgs84, wgs84_to_bd09)}
+
+
+def _convert(lon, lat, name: str, to_wgs: bool):
+    if name in _OFFSET_SYSTEMS:
+        return _OFFSET_SYSTEMS[name][0 if to_wgs else 1](lon, lat)
     lon, lat = _prepare(lon, lat)
     if name == WGS84:
         return _finish(lon.copy(), lat.copy())
-    x, y = _transformer(WGS84, name).transform(lon, lat, errcheck=False)
+    source, target = (name, WGS84) if to_wgs else (WGS84, name)
+    x, y = _transformer(source, target).transform(lon, lat, errcheck=False)
     return _finish(np.asarray(x, dtype=float), np.asarray(y, dtype=float))

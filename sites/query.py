@@ -435,13 +435,18 @@ class _Checker:
         return isinstance(x, ast.Attribute) or (isinstance(x, ast.Function) and any(
             self._is_term(a) for a in x.arguments))
 
-    def term(self, x) -> tuple[Term, Field]:
+    def _unwrap(self, x):
+        """CASEI(ACCENTI(x)) -> (x, ("accenti", "casei")): the transforms, innermost first."""
         transforms = []
         while isinstance(x, ast.Function):
             if x.name not in ("casei", "accenti") or len(x.arguments) != 1:
                 self.fail(f"unknown function {x.name!r}")
             transforms.insert(0, x.name)
             x = x.arguments[0]
+        return x, transforms
+
+    def term(self, x) -> tuple[Term, Field]:
+        x, transforms = self._unwrap(x)
         if not isinstance(x, ast.Attribute):
             self.fail("a condition needs a property on one side")
         name = x.name
@@ -455,12 +460,7 @@ class _Checker:
         return Term(name, tuple(transforms)), f
 
     def _fold_literal(self, value, term):
-        transforms = []
-        while isinstance(value, ast.Function):
-            if value.name not in ("casei", "accenti") or len(value.arguments) != 1:
-                self.fail(f"unknown function {value.name!r}")
-            transforms.insert(0, value.name)
-            value = value.arguments[0]
+        value, transforms = self._unwrap(value)
         if isinstance(value, str):
             return fold(value, tuple(dict.fromkeys((*term.transforms, *transforms))))
         return value

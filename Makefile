@@ -15,11 +15,16 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-serve: $(BIN)/.installed
+# Leaflet, its plugins, Bootstrap, Font Awesome and Chart.js, exact versions from the lockfile
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+serve: $(BIN)/.installed node_modules/.installed
 	$(BIN)/python -m sites init --if-missing
 	$(BIN)/flask --app web run --host $(HOST) --port $(PORT)
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed node_modules/.installed
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n auto -q
 

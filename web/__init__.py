@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from urllib.parse import quote, urlencode
 
-from sites import build_query, open_store
+from flask import Flask, request
+
+from sites import open_store
 from sites.config import INSTANCE
 
 from . import config
@@ -24,9 +26,14 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.extensions["get_store"] = store
 
+    from . import assets, i18n, pages
     from .api import bp as api_bp, landing, params
     from .api import vacancy  # noqa: F401  (registers the vacancy routes)
+    i18n.init(app)
     app.register_blueprint(api_bp)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(assets.bp)
+    app.jinja_env.filters["combine_args"] = lambda args, **kw: urlencode({**args, **kw}, quote_via=quote)
 
     @app.errorhandler(Exception)
     def error(exc):
@@ -34,13 +41,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.get("/")
     def index():
+        """The OGC API landing page for API clients, the map for browsers."""
         if not _wants_html():
             params.output_format(request.args, request.accept_mimetypes)  # a bad f is a 400
             return landing()
-        s = store()
-        q = build_query(request.args, district_geometry=s.district_geometry)
-        page = s.query(q.page(q.limit or 500, q.offset))
-        return render_template("index.html", page=page, args=request.args)
+        return pages.map_page()
 
     return app
 

@@ -53,7 +53,8 @@ def basemaps(settings: dict) -> list[Basemap]:
             subdomains="01234567", max_zoom=18)
     if settings.get("TILE_URL"):
         known["custom"] = Basemap("custom", settings.get("TILE_NAME") or "内网底图", settings.get("TILE_NAME") or
-                                  "Intranet basemap", settings["TILE_URL"], settings.get("TILE_ATTRIBUTION") or "",
+                                  "Intranet basemap", settings["TILE_URL"],
+                                  settings.get("TILE_ATTRIBUTION") or settings.get("TILE_NAME") or "内网底图 intranet basemap",
                                   crs=settings.get("TILE_CRS") or "wgs84", subdomains="abc")
     order = [k.strip() for k in (settings.get("BASEMAPS") or "").split(",") if k.strip()]
     chosen = [known[k] for k in order if k in known]

@@ -197,5 +197,6 @@ def _unit_key(u: Unit):
 
 
 def _same_site(a: Site, b: Site) -> bool:
-    return a.replace(version=0, occupancy=None) == b.replace(version=0, occupancy=None) and \
-        a.geometry.equals_exact(b.geometry, 1e-9)
+    """Equal but for version and occupancy, geometry to 1e-9° (a spreadsheet keeps 16 digits)."""
+    return a.replace(version=0, occupancy=None, geometry=None) == b.replace(version=0, occupancy=None, geometry=None) \
+        and a.geometry.equals_exact(b.geometry, 1e-9)

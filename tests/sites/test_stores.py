@@ -144,3 +144,10 @@ def test_occupancy_carries_its_own_data_status(store):
     assert store.get("qd-c").occupancy_data_status == "reported"  # its survey is reported
     assert store.get("qd-d").occupancy_data_status == "sample"  # from units: the site's own status
     assert store.get("qd-e").occupancy_data_status is None
+
+
+def test_a_coordinate_differing_in_the_17th_digit_is_not_a_change(store):
+    site = store.get("qd-a")
+    with store.transaction() as tx:
+        tx.put_site(site.replace(geometry=Point(120.38 + 1e-13, 36.07)))
+    assert store.get("qd-a").version == site.version

@@ -22,13 +22,15 @@ def log_path(url: str) -> Path:
     return _LOG_DIR[url]
 
 
-def start(store_url: str, log_dir: Path):
-    """Run the server in a child process; returns (process, url)."""
+def start(store_url: str, log_dir: Path, env: dict | None = None):
+    """Run the server in a child process; returns (process, url).  ``env``: SITES_* settings."""
+    import os
     import subprocess
 
     from tests.conftest import REPO
     proc = subprocess.Popen([sys.executable, "-m", "tests.web.liveserver", store_url, str(log_dir)], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env={**os.environ, **(env or {})})
     url = proc.stdout.readline().strip()
     _LOG_DIR[url] = log_dir / "requests.log"
     return proc, url
@@ -42,6 +44,13 @@ def main():
     @app.before_request
     def record():
         log.write(request.full_path + "\n")
+
+    @app.get("/_test/tile.svg")
+    def tile():
+        """A local placeholder basemap tile, so that browser tests never leave 127.0.0.1."""
+        svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="256" height="256"><rect width="256" height="256" '
+               'fill="#eef1f4" stroke="#d5dbe2"/></svg>')
+        return svg, 200, {"Content-Type": "image/svg+xml"}
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
     print(f"http://127.0.0.1:{server.server_port}", flush=True)

@@ -45,6 +45,7 @@
   var historic = L.layerGroup();
   control.addOverlay(historic, esc(T.historic));
   var markers = {};  // site id -> layer, for the results list
+  var openId = null;  // the site whose popup is open: reopened after a reload redraws the markers
 
   // ---- filters <-> URL
   function params() {
@@ -137,7 +138,9 @@
     return { type: "Point", coordinates: show(geometry.coordinates[0], geometry.coordinates[1]) };
   }
 
+  var redrawing = false;
   function draw(fc) {
+    redrawing = true;
     order.forEach(function (s) { statusLayers[s].clearLayers(); });
     areas.clearLayers(); historic.clearLayers(); markers = {};
     var heatPoints = [], list = document.getElementById("results");
@@ -159,6 +162,8 @@
         layer.addTo(areas);
       }
       layer.bindPopup(popup(f), { maxWidth: 340 });
+      layer.on("popupopen", function () { openId = f.id; });
+      layer.on("popupclose", function () { if (openId === f.id && !redrawing) openId = null; });
       layer.bindTooltip(esc(p.name_zh));
       markers[f.id] = layer;
       var li = document.createElement("li");
@@ -168,6 +173,8 @@
       list.appendChild(li);
     });
     heat.setLatLngs(heatPoints);
+    redrawing = false;
+    if (openId && markers[openId]) markers[openId].openPopup();
     var shown = fc.numberReturned, matched = fc.numberMatched;
     document.getElementById("count").textContent = matched + " " + T.sites + " " + T.inView;
     notice(matched === 0 ? T.none : shown < matched ? T.zoomIn.replace("{n}", shown) : "");
@@ -241,8 +248,9 @@
     var layer = markers[a.dataset.id];
     if (!layer) return;
     var target = layer.getLatLng ? layer.getLatLng() : layer.getBounds().getCenter();
+    openId = a.dataset.id;
     map.setView(target, Math.max(map.getZoom(), 16));
-    setTimeout(function () { layer.openPopup(); }, 300);
+    setTimeout(function () { if (markers[openId]) markers[openId].openPopup(); }, 300);
   });
   map.on("moveend", function () {
     var p = new URLSearchParams(location.search), c = map.getCenter(), w = unshow(c.lng, c.lat);

@@ -112,9 +112,13 @@ def collection(cid):
     return respond(collection_info(cid), "api/collection.html")
 
 
-def collection_info(cid: str) -> dict:
+def known_collection(cid: str) -> None:
     if cid not in COLLECTIONS:
         raise NotFound(f"no collection {cid!r}; collections: {', '.join(COLLECTIONS)}")
+
+
+def collection_info(cid: str) -> dict:
+    known_collection(cid)
     title, description = COLLECTIONS[cid]
     base = f"{base_url()}/collections/{cid}"
     links = [
@@ -139,7 +143,7 @@ def collection_info(cid: str) -> dict:
 def queryables(cid):
     params.check_known(request.args, ("f",))
     if cid != "sites":
-        collection_info(cid)  # 404 for unknown ones
+        known_collection(cid)  # 404 for unknown ones
         raise NotFound(f"collection {cid!r} has no queryables")
     schema = queryables_schema(f"{base_url()}/collections/sites/queryables")
     # the legacy array some clients (older GDAL) read, next to the JSON Schema
@@ -156,7 +160,7 @@ def queryables(cid):
 def schema(cid):
     params.check_known(request.args, ("f",))
     if cid != "sites":
-        collection_info(cid)
+        known_collection(cid)
         raise NotFound(f"collection {cid!r} has no schema")
     return respond(feature_schema(f"{base_url()}/collections/sites/schema"), "api/queryables.html",
                    media="application/schema+json")
@@ -172,7 +176,7 @@ def _legacy_type(spec: dict) -> str:
 
 @bp.get("/collections/<cid>/items")
 def items(cid):
-    collection_info(cid)
+    known_collection(cid)
     if cid == "districts":
         return district_items()
     params.check_known(request.args, params.ITEMS_PARAMS)
@@ -232,7 +236,7 @@ def district_items():
 
 @bp.get("/collections/<cid>/items/<fid>")
 def item(cid, fid):
-    collection_info(cid)
+    known_collection(cid)
     params.check_known(request.args, ("f", "properties", "crs"))
     params.crs(request.args, "crs")
     if cid == "districts":

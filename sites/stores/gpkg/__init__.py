@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import sqlite3
-import threading
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from ..base import Page, SiteStore, Writer
 from . import blob, sql
 
 SRS_ID = 4326
+POOL_SIZE = 8  # idle connections kept for reuse
 _SQL_TYPES = {"string": "TEXT", "enum": "TEXT", "list": "TEXT", "integer": "INTEGER", "number": "DOUBLE",
               "boolean": "BOOLEAN", "date": "DATE"}
 _STORED_NAMES = [f.name for f in STORED if f.name != "version"]
@@ -46,7 +48,7 @@ _CACHE_COLUMNS = ("occupancy_as_of", "occupancy_leasable_m2", "occupied_area_m2"
 _SITE_COLUMNS = ["geom", *_STORED_NAMES, "version", *_CACHE_COLUMNS]
 _SELECT_SITE = ", ".join(f's."{c}"' for c in _SITE_COLUMNS)
 _FIELD_TYPES = {f.name: f.type for f in FIELDS}
-SCHEMA_VERSION = "2"  # bump on every change to the tables
+SCHEMA_VERSION = "3"  # bump on every change to the tables
 
 
 def _rtree_ddl(table: str, column: str = "geom", pk: str = "fid") -> list[str]:
@@ -115,8 +117,11 @@ def _schema_ddl() -> list[str]:
         "('sites', 'features', 'sites', 'Urban-renewal sites (城市更新园区载体)', 4326)",
         "INSERT INTO gpkg_geometry_columns VALUES ('sites', 'geom', 'GEOMETRY', 4326, 0, 0)",
         *_rtree_ddl("sites"),
-        *(f'CREATE INDEX sites_{c} ON sites("{c}")' for c in ("city", "district", "status", "kind",
-                                                              "leasable_area_m2", "last_updated")),
+        *(f'CREATE INDEX sites_{c} ON sites("{c}")' for c in ("district", "kind", "leasable_area_m2",
+                                                              "last_updated")),
+        # covering indexes for the commonest filters, in the default order (by id)
+        'CREATE INDEX sites_status_id ON sites(status, id)',
+        'CREATE INDEX sites_city_status_id ON sites(city, status, id)',
         """CREATE TABLE surveys (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
            site_id TEXT NOT NULL REFERENCES sites(id), survey_date DATE NOT NULL,
            leasable_area_m2 DOUBLE, occupied_area_m2 DOUBLE, tenant_count INTEGER,
@@ -144,6 +149,7 @@ def connect(path: str | Path) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA cache_size = -65536")  # 64 MB of page cache instead of SQLite's 2 MB
     blob.register_functions(conn)
     sql.register_functions(conn)
     return conn
@@ -169,13 +175,13 @@ class GeoPackageStore(SiteStore):
             if not create_if_missing:
                 raise StoreError(f"no inventory at {self.path} (build it with: python -m sites init)")
             create(self.path)
-        self._local = threading.local()
-        self._conns: list[sqlite3.Connection] = []
+        self._idle: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
         self._check()
 
     def _check(self):
         try:
-            row = self._conn().execute("SELECT value FROM sites_meta WHERE key = 'schema_version'").fetchone()
+            with self._conn() as conn:
+                row = conn.execute("SELECT value FROM sites_meta WHERE key = 'schema_version'").fetchone()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path} is not an inventory GeoPackage ({exc})") from None
         if not row or row[0] != SCHEMA_VERSION:
@@ -183,70 +189,120 @@ class GeoPackageStore(SiteStore):
                              f"{SCHEMA_VERSION}: export it with the older version and import it into a new store "
                              "(python -m sites init, then python -m sites import)")
 
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = connect(self.path)
-            self._conns.append(conn)
-        return conn
+    def _acquire(self) -> sqlite3.Connection:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            return connect(self.path)
+
+    def _release(self, conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if self._idle.qsize() < POOL_SIZE:
+            self._idle.put(conn)
+        else:
+            conn.close()
+
+    @contextmanager
+    def _conn(self):
+        """A connection from the pool for one read (threads never share one)."""
+        conn = self._acquire()
+        try:
+            yield conn
+        finally:
+            self._release(conn)
 
     def close(self):
-        for conn in self._conns:
-            conn.close()
-        self._conns.clear()
-        self._local = threading.local()
+        while True:
+            try:
+                self._idle.get_nowait().close()
+            except queue.Empty:
+                break
 
     # --- reads
     def get(self, site_id: str) -> Site:
-        row = self._conn().execute(f"SELECT {_SELECT_SITE} FROM sites s WHERE s.id = ?", (site_id,)).fetchone()
-        if row is None:
+        with self._conn() as conn:
+            site = _get(conn, site_id)
+        if site is None:
             raise NotFound(f"no site {site_id!r}")
-        return _site(row)
+        return site
 
     def query(self, q: Query) -> Page:
+        """One pass over the matching rows gives the page's fids and the count (a window function);
+        then only the page's full rows are read."""
         t = sql.Translator()
         where = t.where(q.filter) if q.filter is not None else "1"
-        conn = self._conn()
-        conn.execute("BEGIN")
-        try:
-            matched = conn.execute(f"SELECT COUNT(*) FROM sites s WHERE {where}", t.params).fetchone()[0]
-            page = f"SELECT {_SELECT_SITE} FROM sites s WHERE {where} ORDER BY {sql.order_by(q.sortby)}"
-            params = list(t.params)
-            if q.limit is not None or q.offset:
-                page += " LIMIT ? OFFSET ?"
-                params += [-1 if q.limit is None else q.limit, q.offset]
-            rows = conn.execute(page, params).fetchall() if matched else []
-        finally:
+        params = list(t.params) + [-1 if q.limit is None else q.limit, q.offset]
+        with self._conn() as conn:
+            conn.execute("BEGIN")
+            hits = conn.execute(f"SELECT s.fid, COUNT(*) OVER () FROM sites s WHERE {where} "
+                                f"ORDER BY {sql.order_by(q.sortby)} LIMIT ? OFFSET ?", params).fetchall()
+            if hits:
+                matched = hits[0][1]
+            else:  # an offset past the end: the window saw no row, count on its own
+                matched = conn.execute(f"SELECT COUNT(*) FROM sites s WHERE {where}", t.params).fetchone()[0]
+            rows = _rows_by_fid(conn, [h[0] for h in hits])
             conn.execute("COMMIT")
         return Page(_sites(rows), matched)
 
     def extent(self):
-        row = self._conn().execute(
-            "SELECT MIN(minx), MIN(miny), MAX(maxx), MAX(maxy) FROM rtree_sites_geom").fetchone()
+        with self._conn() as conn:
+            row = conn.execute("SELECT MIN(minx), MIN(miny), MAX(maxx), MAX(maxy) FROM rtree_sites_geom").fetchone()
         return None if row[0] is None else tuple(row)
 
     def surveys(self, site_id: str) -> list[Survey]:
-        rows = self._conn().execute(
-            "SELECT site_id, survey_date, leasable_area_m2, occupied_area_m2, tenant_count, source, data_status "
-            "FROM surveys WHERE site_id = ? ORDER BY survey_date", (site_id,)).fetchall()
-        return [_survey(r) for r in rows]
+        with self._conn() as conn:
+            return _surveys(conn, site_id)
 
     def units(self, site_id: str) -> list[Unit]:
-        rows = self._conn().execute(
-            "SELECT site_id, floor, unit_label, area_m2, status, tenant, updated_on FROM units "
-            "WHERE site_id = ? ORDER BY floor, unit_label", (site_id,)).fetchall()
-        return [_unit(r) for r in rows]
+        with self._conn() as conn:
+            return _units(conn, site_id)
 
     def districts(self, city: str | None = None) -> list[District]:
-        rows = self._conn().execute(
-            "SELECT adcode, name, city, level, geom, source FROM districts "
-            "WHERE ? IS NULL OR city = ? ORDER BY adcode", (city, city)).fetchall()
+        with self._conn() as conn:
+            rows = conn.execute("SELECT adcode, name, city, level, geom, source FROM districts "
+                                "WHERE ? IS NULL OR city = ? ORDER BY adcode", (city, city)).fetchall()
         return [District(r[0], r[1], r[2], r[3], blob.decode(r[4]), r[5]) for r in rows]
 
     def _begin(self) -> Writer:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        return _GeoPackageWriter(self, conn)
+        """The writer holds one pooled connection for the whole transaction and gives it back at the end."""
+        conn = self._acquire()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._release(conn)
+            raise
+        return _GeoPackageWriter(conn, release=self._release)
+
+
+def _get(conn, site_id: str) -> Site | None:
+    row = conn.execute(f"SELECT {_SELECT_SITE} FROM sites s WHERE s.id = ?", (site_id,)).fetchone()
+    return None if row is None else _site(row)
+
+
+def _rows_by_fid(conn, fids: list[int]) -> list:
+    """Full rows for these fids, in the given order (SQLite limits the number of bound variables)."""
+    found = {}
+    for i in range(0, len(fids), 900):
+        chunk = fids[i:i + 900]
+        for row in conn.execute(f"SELECT s.fid, {_SELECT_SITE} FROM sites s WHERE s.fid IN "
+                                f"({', '.join('?' * len(chunk))})", chunk):
+            found[row[0]] = row[1:]
+    return [found[f] for f in fids]
+
+
+def _surveys(conn, site_id: str) -> list[Survey]:
+    rows = conn.execute(
+        "SELECT site_id, survey_date, leasable_area_m2, occupied_area_m2, tenant_count, source, data_status "
+        "FROM surveys WHERE site_id = ? ORDER BY survey_date", (site_id,)).fetchall()
+    return [_survey(r) for r in rows]
+
+
+def _units(conn, site_id: str) -> list[Unit]:
+    rows = conn.execute(
+        "SELECT site_id, floor, unit_label, area_m2, status, tenant, updated_on FROM units "
+        "WHERE site_id = ? ORDER BY floor, unit_label", (site_id,)).fetchall()
+    return [_unit(r) for r in rows]
 
 
 # --- rows <-> records
@@ -307,22 +363,21 @@ _UPDATE_SITE = (f"UPDATE sites SET {', '.join(chr(34) + c + chr(34) + ' = ?' for
 
 
 class _GeoPackageWriter(Writer):
-    def __init__(self, store: GeoPackageStore, conn: sqlite3.Connection):
+    """Reads and writes through the transaction's own connection, so it sees its own changes."""
+
+    def __init__(self, conn: sqlite3.Connection, release):
         super().__init__()
-        self.store, self.conn = store, conn
+        self.conn, self._give_back = conn, release
         self._done = False
 
     def _site(self, site_id):
-        try:
-            return self.store.get(site_id)
-        except NotFound:
-            return None
+        return _get(self.conn, site_id)
 
     def _surveys(self, site_id):
-        return self.store.surveys(site_id)
+        return _surveys(self.conn, site_id)
 
     def _units(self, site_id):
-        return self.store.units(site_id)
+        return _units(self.conn, site_id)
 
     def _write_site(self, site, insert):
         params = _site_params(site)
@@ -373,11 +428,12 @@ class _GeoPackageWriter(Writer):
                 "WHERE table_name = ?", (table,))
         self.conn.execute("COMMIT")
         self._done = True
+        self._give_back(self.conn)
 
     def _rollback(self):
-        if not self._done and self.conn.in_transaction:
-            self.conn.execute("ROLLBACK")
-        self._done = True
+        if not self._done:
+            self._done = True
+            self._give_back(self.conn)  # rolls back what is open
 
 
 def remove(path: str | Path) -> None:

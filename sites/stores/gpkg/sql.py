@@ -105,16 +105,30 @@ class Translator:
         return (f"s.fid IN (SELECT id FROM rtree_sites_geom WHERE minx <= {self.p(maxx)} AND maxx >= {self.p(minx)}"
                 f" AND miny <= {self.p(maxy)} AND maxy >= {self.p(miny)})")
 
+    def inside(self, minx, miny, maxx, maxy) -> str:
+        """Sites whose whole bounding box lies inside the box: they intersect it without an exact test
+        (the R-tree rounds bounds outward, so this never claims too much)."""
+        return (f"s.fid IN (SELECT id FROM rtree_sites_geom WHERE minx >= {self.p(minx)} AND maxx <= {self.p(maxx)}"
+                f" AND miny >= {self.p(miny)} AND maxy <= {self.p(maxy)})")
+
     def spatial(self, op, literal) -> str:
-        # parameters are bound in the order they appear in the text: R-tree first
-        box = "" if op == "disjoint" else f"{self.rtree(*literal.bounds)} AND "
-        return f"({box}sites_spatial(s.geom, '{op}', {self.p(shapely.to_wkb(literal))}))"
+        """Parameters are bound in the order the SQL text names them: build left to right."""
+        if op == "disjoint":
+            return f"(sites_spatial(s.geom, 'disjoint', {self.p(shapely.to_wkb(literal))}))"
+        fast = f"{self.inside(*literal.bounds)} OR " if op == "intersects" and _is_box(literal) else ""
+        box = self.rtree(*literal.bounds)
+        return f"({fast}({box} AND sites_spatial(s.geom, '{op}', {self.p(shapely.to_wkb(literal))})))"
 
     def distance(self, point, metres) -> str:
+        # outer box: everything within reach; inner box: a square well inside the circle, no exact test needed
         dlat = metres / 111_000 * 1.01
         dlon = dlat / max(math.cos(math.radians(min(abs(point.y) + dlat, 89.9))), 1e-6)
+        ilat = metres / 111_320 / math.sqrt(2) * 0.98  # half the side of a square inside the circle
+        ilon = ilat / max(math.cos(math.radians(max(abs(point.y) - ilat, 0.0))), 1e-6)  # widest degree of lon
+        fast = self.inside(point.x - ilon, point.y - ilat, point.x + ilon, point.y + ilat)
         box = self.rtree(point.x - dlon, point.y - dlat, point.x + dlon, point.y + dlat)
-        return f"({box} AND sites_distance(s.geom, {self.p(point.x)}, {self.p(point.y)}) <= {self.p(metres)})"
+        return (f"({fast} OR ({box} AND sites_distance(s.geom, {self.p(point.x)}, {self.p(point.y)}) "
+                f"<= {self.p(metres)}))")
 
     def temporal(self, n) -> str:
         x, rhs, cls = column(n.lhs.name), n.rhs, type(n)
@@ -185,20 +199,22 @@ def like_to_glob(pattern: str, wildcard="%", singlechar="_", escape="\\") -> str
     return "".join(out)
 
 
+def _is_box(geom) -> bool:
+    return geom.geom_type == "Polygon" and geom.equals(shapely.box(*geom.bounds))
+
+
 @lru_cache(maxsize=64)
 def _literal(wkb: bytes):
     geom = shapely.from_wkb(wkb)
-    is_box = geom.geom_type == "Polygon" and geom.equals(shapely.box(*geom.bounds))
-    return geom, prepared.prep(geom), is_box
+    return geom, prepared.prep(geom), _is_box(geom), geom.bounds
 
 
 def _sites_spatial(blob, op, literal_wkb):
-    geom, prep, is_box = _literal(literal_wkb)
+    geom, prep, is_box, (minx, miny, maxx, maxy) = _literal(literal_wkb)
     if op == "intersects":
         if is_box:  # fast path: a point against a box needs no geometry object
             xy = gpkgblob.point_xy(blob)
             if xy is not None:
-                minx, miny, maxx, maxy = geom.bounds
                 return int(minx <= xy[0] <= maxx and miny <= xy[1] <= maxy)
         return int(prep.intersects(gpkgblob.decode(blob)))
     if op == "disjoint":

@@ -4,7 +4,9 @@ implements it; callers never know which one they hold.
 Reads: ``get``, ``query`` (a Query -> Page), ``surveys``, ``units``, ``districts``.
 Writes happen only inside ``with store.transaction() as tx:`` — everything done
 through ``tx`` becomes visible at once when the block ends, or not at all if it
-raises.  The writer validates every record (sites.validation) and, before
+raises.  Inside a transaction, read through ``tx.get`` (it sees the
+transaction's own writes); the store's readers see only what is committed, and
+on a file store a large open transaction can make them wait.  The writer validates every record (sites.validation) and, before
 committing, checks that each touched site still agrees with its surveys and units.
 """
 
@@ -17,7 +19,7 @@ from datetime import date
 from typing import Iterator
 
 from ..errors import Conflict, NotFound
-from ..model import District, Site, Survey, Unit
+from ..model import District, Site, Survey, Unit, current_occupancy
 from ..query import Query
 from ..validation import validate_site, validate_survey, validate_units
 
@@ -110,7 +112,16 @@ class Writer(ABC):
     def __init__(self, today: date | None = None):
         self.today = today or date.today()
         self._touched: set[str] = set()
+        self._written: dict[str, Site] = {}  # sites put in this transaction, as stored (saves reading them back)
         self.changed = 0  # records actually changed (unchanged re-imports do not count)
+
+    def get(self, site_id: str) -> Site | None:
+        """A site as this transaction sees it (None if there is none)."""
+        return self._current(site_id)
+
+    def _current(self, site_id: str) -> Site | None:
+        site = self._written.get(site_id)
+        return site if site is not None else self._site(site_id)
 
     # --- the contract
     def put_site(self, site: Site, expected_version: int | None = None) -> Site:
@@ -127,16 +138,18 @@ class Writer(ABC):
                 raise Conflict(f"site {site.id!r} was changed by someone else (version {current}, "
                                f"your copy is version {expected_version}); reload and try again")
         if old is not None and _same_site(old, site):
+            self._written[site.id] = old
             return old
         new = site.replace(version=(old.version if old else 0) + 1, occupancy=None)
         self._write_site(new, insert=old is None)
+        self._written[site.id] = new
         self._touched.add(site.id)
         self.changed += 1
         return new
 
     def put_survey(self, survey: Survey) -> None:
         """Insert a survey, or replace the one of that site on that date."""
-        validate_survey(survey, self._site(survey.site_id), self.today)
+        validate_survey(survey, self._current(survey.site_id), self.today)
         if survey in self._surveys(survey.site_id):
             return
         self._write_survey(survey)
@@ -145,7 +158,7 @@ class Writer(ABC):
 
     def set_units(self, site_id: str, units: list[Unit]) -> None:
         """Replace all units of a site (an empty list removes them)."""
-        site = self._site(site_id)
+        site = self._current(site_id)
         if site is None:
             raise NotFound(f"no site {site_id!r}")
         validate_units(site, units, self.today)
@@ -161,13 +174,13 @@ class Writer(ABC):
     def _check_touched(self) -> None:
         """Every touched site must still agree with its surveys and units."""
         for site_id in sorted(self._touched):
-            site = self._site(site_id)
-            for survey in self._surveys(site_id):
+            site = self._current(site_id)
+            surveys, units = self._surveys(site_id), self._units(site_id)
+            for survey in surveys:
                 validate_survey(survey, site, self.today)
-            units = self._units(site_id)
             if units:
                 validate_units(site, units, self.today)
-            self._refresh_occupancy(site_id)
+            self._refresh_occupancy(site_id, current_occupancy(surveys, units))
 
     # --- for subclasses
     @abstractmethod
@@ -185,7 +198,8 @@ class Writer(ABC):
     @abstractmethod
     def _write_district(self, district: District) -> None: ...
     @abstractmethod
-    def _refresh_occupancy(self, site_id: str) -> None: ...
+    def _refresh_occupancy(self, site_id: str, occupancy) -> None:
+        """Store the site's current occupancy (sites.model.current_occupancy of its surveys and units)."""
     @abstractmethod
     def _commit(self) -> None: ...
     @abstractmethod

@@ -10,7 +10,7 @@ import threading
 
 from ..errors import NotFound
 from ..evaluate import run_query
-from ..model import District, Site, Survey, Unit, current_occupancy
+from ..model import District, Site, Survey, Unit
 from ..query import Query
 from .base import Page, SiteStore, Writer
 
@@ -79,9 +79,8 @@ class _MemoryWriter(Writer):
     def _write_district(self, district):
         self.districts[district.adcode] = district
 
-    def _refresh_occupancy(self, site_id):
-        site = self.sites[site_id]
-        self.sites[site_id] = site.replace(occupancy=current_occupancy(self._surveys(site_id), self._units(site_id)))
+    def _refresh_occupancy(self, site_id, occupancy):
+        self.sites[site_id] = self.sites[site_id].replace(occupancy=occupancy)
 
     def _commit(self):
         s = self.store

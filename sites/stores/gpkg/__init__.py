@@ -32,7 +32,7 @@ from pyproj import CRS
 
 from ...errors import NotFound, StoreError
 from ...evaluate import search_text
-from ...model import District, Occupancy, Site, Survey, Unit, current_occupancy
+from ...model import District, Occupancy, Site, Survey, Unit
 from ...query import Query
 from ...schema import FIELDS, STORED
 from ..base import Page, SiteStore, Writer
@@ -410,8 +410,7 @@ class _GeoPackageWriter(Writer):
             "level = excluded.level, source = excluded.source",
             (blob.encode(d.geometry), d.adcode, d.name, d.city, d.level, d.source))
 
-    def _refresh_occupancy(self, site_id):
-        occ = current_occupancy(self._surveys(site_id), self._units(site_id))
+    def _refresh_occupancy(self, site_id, occ):
         values = (None,) * 6 if occ is None else (
             occ.as_of.isoformat() if occ.as_of else None, occ.leasable_area_m2, occ.occupied_area_m2,
             occ.tenant_count, occ.basis, occ.data_status)

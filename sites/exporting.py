@@ -11,7 +11,8 @@ csv
     occupied_area_m2, tenant_count, idle_area_m2, vacancy_rate, occupancy_basis), the rest of the
     current survey (``SURVEY_COLUMNS``) and the position: ``lon``/``lat`` (the point, or a representative point
     of a polygon), ``wkt`` (the full geometry, for polygons only) and ``crs`` (always
-    EPSG:4326).  Numbers are written exactly, so nothing is lost on the way back in.
+    EPSG:4326).  Numbers are written exactly, so nothing is lost on the way back in.  The
+    columns, headers and cell text are the table format of sites.tables.
 xlsx
     The same columns in one sheet, numbers and dates as Excel values, a frozen header row and
     column widths fitted to the text.
@@ -40,43 +41,16 @@ from typing import Any, Callable, Iterable
 import shapely
 from shapely.geometry import mapping as geojson_geometry
 
-from . import model, schema
+from . import schema
 from .errors import ValidationError
 from .model import Site, Survey
 from .query import Query
 from .schema import Field
+from .tables import (POSITION_COLUMNS, ROUNDED, SURVEY_COLUMNS, TABLE_COLUMNS, TEXT_LIMIT, header, spill_wkt,
+                     text)
 
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg"}
 LANGS = ("en", "zh")
-
-#: the rest of the current survey (survey_date, occupied_area_m2 and tenant_count are site
-#: properties), carried on the site's row so that it survives a table round trip; empty
-#: unless occupancy_basis is "survey"
-SURVEY_COLUMNS: tuple[Field, ...] = (
-    Field("survey_leasable_area_m2", "number", "调查可租面积", "Survey leasable area",
-          "Leasable area of the current survey", unit="m²"),
-    Field("survey_source", "string", "调查来源", "Survey source", "Source of the current survey"),
-    Field("survey_data_status", "enum", "调查数据状态", "Survey data status",
-          "Data status of the current survey", enum=model.DATA_STATUSES),
-)
-
-#: where a site is, in a table
-POSITION_COLUMNS: tuple[Field, ...] = (
-    Field("lon", "number", "经度", "Longitude", "Longitude, or x in the row's coordinate system",
-          aliases=("longitude", "lng", "long")),
-    Field("lat", "number", "纬度", "Latitude", "Latitude, or y in the row's coordinate system",
-          aliases=("latitude",)),
-    Field("wkt", "string", "几何(WKT)", "Geometry (WKT)", "The whole geometry as WKT (polygons)",
-          aliases=("geometry", "geom", "几何", "wkt_geom")),
-    Field("crs", "string", "坐标系", "CRS", "Coordinate system of the row, e.g. GCJ-02, BD-09, EPSG:4326",
-          aliases=("srs", "坐标系统")),
-)
-
-#: every column of a CSV/XLSX export, in order
-TABLE_COLUMNS: tuple[Field, ...] = schema.FIELDS + SURVEY_COLUMNS + POSITION_COLUMNS
-
-_ROUNDED = frozenset({"vacancy_rate", "idle_area_m2"})  # derived: 6 decimals are plenty
-_TEXT_LIMIT = 32767  # characters in one Excel cell
 
 
 def export(store, query: Query | None, path, *, fmt: str | None = None, lang: str = "en",
@@ -109,14 +83,7 @@ def _format(path: Path, fmt: str | None) -> str:
     return fmt
 
 
-# --- the table format (shared with sites.importing) ---------------------------------------------
-
-def header(f: Field, lang: str) -> str:
-    """A column header: the field name (en) or the Chinese label with its unit (zh: 建筑面积(㎡))."""
-    if lang != "zh":
-        return f.name
-    return f"{f.label_zh}({f.unit.replace('m²', '㎡')})" if f.unit else f.label_zh
-
+# --- CSV and XLSX ----------------------------------------------------------------------------------
 
 def _current_survey(store, site: Site) -> Survey | None:
     if site.occupancy_basis != "survey":
@@ -137,52 +104,14 @@ def row_values(site: Site, survey: Survey | None = None) -> list[Any]:
     return values + [point.x, point.y, wkt, "EPSG:4326"]
 
 
-def text(f: Field, value: Any, lang: str) -> str:
-    """A value as table text: exact numbers, ISO dates, ``;``-joined lists, Chinese labels (zh)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return ("是" if value else "否") if lang == "zh" else ("true" if value else "false")
-    if isinstance(value, (tuple, list)):
-        return ";".join(str(v) for v in value)
-    if isinstance(value, float):
-        if f.name in _ROUNDED:
-            value = round(value, 6)
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if f.enum and lang == "zh":
-        return schema.enum_label(f, value, "zh")
-    return str(value)
-
-
 def _xlsx_value(f: Field, value: Any, lang: str) -> Any:
     if isinstance(value, bool) or value is None:
         return text(f, value, lang) or None
     if isinstance(value, (int, float)):
-        return round(value, 6) if f.name in _ROUNDED else value
+        return round(value, 6) if f.name in ROUNDED else value
     if hasattr(value, "isoformat") and not isinstance(value, str):
         return value
-    return text(f, value, lang) if f.name == "wkt" else text(f, value, lang)[:_TEXT_LIMIT]
-
-
-def _spill_wkt(headers: list[str], cells: list[list], names: list[str]) -> None:
-    """An Excel cell holds at most 32,767 characters: a longer WKT goes on in columns
-    ``wkt_2``, ``wkt_3``, ... at the end of the row (sites.importing joins them again)."""
-    if "wkt" not in names:
-        return
-    j = names.index("wkt")
-    spill = 0
-    for row in cells:
-        value = row[j] or ""
-        parts = [value[k:k + _TEXT_LIMIT] for k in range(0, len(value), _TEXT_LIMIT)] or [None]
-        row[j] = parts[0]
-        row.append(parts[1:])
-        spill = max(spill, len(parts) - 1)
-    headers += [f"{headers[j]}_{k}" for k in range(2, spill + 2)]
-    for row in cells:
-        more = row.pop()
-        row += more + [None] * (spill - len(more))
+    return text(f, value, lang) if f.name == "wkt" else text(f, value, lang)[:TEXT_LIMIT]
 
 
 def write_table(path, fields: tuple[Field, ...], rows: Iterable[list[Any]], lang: str = "en",
@@ -212,7 +141,7 @@ def _write_xlsx(path: Path, fields, rows, lang) -> None:
 
     headers = [header(f, lang) for f in fields]
     cells = [[_xlsx_value(f, v, lang) for f, v in zip(fields, row)] for row in rows]
-    _spill_wkt(headers, cells, [f.name for f in fields])
+    spill_wkt(headers, cells, [f.name for f in fields])
     book = Workbook(write_only=True)
     sheet = book.create_sheet("sites")
     sheet.freeze_panes = "A2"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import Blueprint, current_app, jsonify, make_response, render_template, request, url_for
+from flask import Blueprint, current_app, jsonify, make_response, render_template, request
 
 from sites import NotFound, build_query
 from sites.query import feature_schema, queryables_schema

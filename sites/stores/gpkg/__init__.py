@@ -40,6 +40,7 @@ from . import blob, sql
 
 SRS_ID = 4326
 POOL_SIZE = 8  # idle connections kept for reuse
+ANALYZE_AFTER = 500  # a transaction changing this many records refreshes the planner's statistics
 _SQL_TYPES = {"string": "TEXT", "enum": "TEXT", "list": "TEXT", "integer": "INTEGER", "number": "DOUBLE",
               "boolean": "BOOLEAN", "date": "DATE"}
 _STORED_NAMES = [f.name for f in STORED if f.name != "version"]
@@ -48,7 +49,7 @@ _CACHE_COLUMNS = ("occupancy_as_of", "occupancy_leasable_m2", "occupied_area_m2"
 _SITE_COLUMNS = ["geom", *_STORED_NAMES, "version", *_CACHE_COLUMNS]
 _SELECT_SITE = ", ".join(f's."{c}"' for c in _SITE_COLUMNS)
 _FIELD_TYPES = {f.name: f.type for f in FIELDS}
-SCHEMA_VERSION = "3"  # bump on every change to the tables
+SCHEMA_VERSION = "4"  # bump on every change to the tables
 
 
 def _rtree_ddl(table: str, column: str = "geom", pk: str = "fid") -> list[str]:
@@ -122,6 +123,9 @@ def _schema_ddl() -> list[str]:
         # covering indexes for the commonest filters, in the default order (by id)
         'CREATE INDEX sites_status_id ON sites(status, id)',
         'CREATE INDEX sites_city_status_id ON sites(city, status, id)',
+        # the derived properties, exactly as queries compute them (sites.stores.gpkg.sql.DERIVED_SQL)
+        *(f'CREATE INDEX sites_{name} ON sites({sql.DERIVED_SQL[name].replace("s.", "")})'
+          for name in ("vacancy_rate", "idle_area_m2")),
         """CREATE TABLE surveys (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
            site_id TEXT NOT NULL REFERENCES sites(id), survey_date DATE NOT NULL,
            leasable_area_m2 DOUBLE, occupied_area_m2 DOUBLE, tenant_count INTEGER,
@@ -228,18 +232,26 @@ class GeoPackageStore(SiteStore):
         return site
 
     def query(self, q: Query) -> Page:
-        """One pass over the matching rows gives the page's fids and the count (a window function);
-        then only the page's full rows are read."""
+        """The page's fids and the count, then only the page's full rows.
+
+        A filter with a per-row test (spatial, distance, free text) is evaluated once, the count
+        coming from a window function; any other filter runs as two indexed queries (count, page),
+        which lets an index serve the sort."""
         t = sql.Translator()
         where = t.where(q.filter) if q.filter is not None else "1"
-        params = list(t.params) + [-1 if q.limit is None else q.limit, q.offset]
+        page = [-1 if q.limit is None else q.limit, q.offset]
+        order = sql.order_by(q.sortby)
         with self._conn() as conn:
             conn.execute("BEGIN")
-            hits = conn.execute(f"SELECT s.fid, COUNT(*) OVER () FROM sites s WHERE {where} "
-                                f"ORDER BY {sql.order_by(q.sortby)} LIMIT ? OFFSET ?", params).fetchall()
-            if hits:
-                matched = hits[0][1]
-            else:  # an offset past the end: the window saw no row, count on its own
+            if t.expensive:
+                hits = conn.execute(f"SELECT s.fid, COUNT(*) OVER () FROM sites s WHERE {where} "
+                                    f"ORDER BY {order} LIMIT ? OFFSET ?", t.params + page).fetchall()
+                matched = hits[0][1] if hits else None
+            else:
+                hits = conn.execute(f"SELECT s.fid FROM sites s WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+                                    t.params + page).fetchall()
+                matched = None
+            if matched is None:
                 matched = conn.execute(f"SELECT COUNT(*) FROM sites s WHERE {where}", t.params).fetchone()[0]
             rows = _rows_by_fid(conn, [h[0] for h in hits])
             conn.execute("COMMIT")
@@ -419,6 +431,8 @@ class _GeoPackageWriter(Writer):
             "tenant_count = ?, occupancy_basis = ?, occupancy_data_status = ? WHERE id = ?", (*values, site_id))
 
     def _commit(self):
+        if self.changed >= ANALYZE_AFTER:  # fresh statistics let SQLite choose R-tree or index well
+            self.conn.execute("ANALYZE")
         for table in ("sites", "districts"):
             self.conn.execute(
                 f"UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now'), "

@@ -55,6 +55,7 @@ def sql_value(value):
 class Translator:
     def __init__(self):
         self.params: list = []
+        self.expensive = False  # a per-row test (spatial, distance, free text): evaluate the WHERE only once
 
     def p(self, value) -> str:
         self.params.append(sql_value(value))
@@ -76,6 +77,7 @@ class Translator:
         if isinstance(n, ast.Include):
             return "0" if n.not_ else "1"
         if isinstance(n, TextSearch):
+            self.expensive = True
             return f"(instr(s.search_text, {self.p(n.text)}) > 0)"
         if isinstance(n, ast.Comparison):
             return f"({self.term(n.lhs)} {n.op.value} {self.p(n.rhs)})"
@@ -113,21 +115,24 @@ class Translator:
 
     def spatial(self, op, literal) -> str:
         """Parameters are bound in the order the SQL text names them: build left to right."""
+        self.expensive = True
         if op == "disjoint":
             return f"(sites_spatial(s.geom, 'disjoint', {self.p(shapely.to_wkb(literal))}))"
-        fast = f"{self.inside(*literal.bounds)} OR " if op == "intersects" and _is_box(literal) else ""
+        # the R-tree candidates drive the loop; the exact test runs only where the boxes do not settle it
         box = self.rtree(*literal.bounds)
-        return f"({fast}({box} AND sites_spatial(s.geom, '{op}', {self.p(shapely.to_wkb(literal))})))"
+        fast = f"{self.inside(*literal.bounds)} OR " if op == "intersects" and _is_box(literal) else ""
+        return f"({box} AND ({fast}sites_spatial(s.geom, '{op}', {self.p(shapely.to_wkb(literal))})))"
 
     def distance(self, point, metres) -> str:
+        self.expensive = True
         # outer box: everything within reach; inner box: a square well inside the circle, no exact test needed
         dlat = metres / 111_000 * 1.01
         dlon = dlat / max(math.cos(math.radians(min(abs(point.y) + dlat, 89.9))), 1e-6)
         ilat = metres / 111_320 / math.sqrt(2) * 0.98  # half the side of a square inside the circle
         ilon = ilat / max(math.cos(math.radians(max(abs(point.y) - ilat, 0.0))), 1e-6)  # widest degree of lon
-        fast = self.inside(point.x - ilon, point.y - ilat, point.x + ilon, point.y + ilat)
         box = self.rtree(point.x - dlon, point.y - dlat, point.x + dlon, point.y + dlat)
-        return (f"({fast} OR ({box} AND sites_distance(s.geom, {self.p(point.x)}, {self.p(point.y)}) "
+        fast = self.inside(point.x - ilon, point.y - ilat, point.x + ilon, point.y + ilat)
+        return (f"({box} AND ({fast} OR sites_distance(s.geom, {self.p(point.x)}, {self.p(point.y)}) "
                 f"<= {self.p(metres)}))")
 
     def temporal(self, n) -> str:
@@ -171,12 +176,9 @@ class Translator:
 
 
 def order_by(sortby) -> str:
-    parts = []
-    for name, desc in sortby:
-        expr = column(name)
-        parts.append(f"({expr} IS NULL), {expr}{' DESC' if desc else ''}")
-    parts.append("s.id")
-    return ", ".join(parts)
+    """Nulls last either way, ties by id (NULLS LAST lets SQLite use an index for a descending sort)."""
+    parts = [f"{column(name)} {'DESC' if desc else 'ASC'} NULLS LAST" for name, desc in sortby]
+    return ", ".join([*parts, "s.id"])
 
 
 def dump_list(items) -> str | None:

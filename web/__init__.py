@@ -34,6 +34,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(assets.bp)
     app.jinja_env.filters["combine_args"] = lambda args, **kw: urlencode({**args, **kw}, quote_via=quote)
+    app.jinja_env.filters["area"] = lambda v: "—" if v is None else f"{v:,.0f}"  # m², no decimals
+    app.jinja_env.filters["pct"] = lambda v: "—" if v is None else f"{v * 100:.1f}%"  # a 0..1 rate
 
     @app.errorhandler(Exception)
     def error(exc):

@@ -229,13 +229,37 @@ def normalize_header(text: str) -> str:
             .replace("㎡", "m2").replace("m²", "m2").replace(" ", "_").lstrip("\ufeff"))
 
 
+_STORED_NAMES = tuple(f.name for f in FIELDS if not f.derived and f.name != "version")
+
+
 def site_properties(site: model.Site) -> dict[str, Any]:
-    """Every property of a site as JSON-ready values, derived ones included, plus lon/lat."""
+    """Every property of a site as JSON-ready values, derived ones included, plus lon/lat.
+    (On the hot path of every API page: plain loops, the occupancy read once.)"""
     out: dict[str, Any] = {}
-    for f in FIELDS:
-        value = getattr(site, f.name)
-        out[f.name] = to_json_value(value)
-    point = site.representative_point()
+    values = site.__dict__
+    for name in _STORED_NAMES:
+        value = values[name]
+        kind = type(value)
+        if kind is date:
+            value = value.isoformat()
+        elif kind is tuple:
+            value = list(value)
+        elif kind is float:
+            value = round(value, 6)
+        out[name] = value
+    out["version"] = site.version
+    occ = site.occupancy
+    if occ is None:
+        out.update(survey_date=None, occupied_area_m2=None, tenant_count=None, idle_area_m2=None,
+                   vacancy_rate=None, occupancy_basis=None, occupancy_data_status=None)
+    else:
+        idle, rate = occ.idle_area_m2, occ.vacancy_rate
+        out.update(survey_date=occ.as_of.isoformat() if occ.as_of else None,
+                   occupied_area_m2=occ.occupied_area_m2, tenant_count=occ.tenant_count,
+                   idle_area_m2=None if idle is None else round(idle, 6),
+                   vacancy_rate=None if rate is None else round(rate, 6), occupancy_basis=occ.basis,
+                   occupancy_data_status=site.occupancy_data_status)
+    point = site.geometry if site.geometry.geom_type == "Point" else site.geometry.representative_point()
     out["lon"], out["lat"] = round(point.x, 7), round(point.y, 7)
     return out
 

@@ -151,3 +151,13 @@ def test_a_coordinate_differing_in_the_17th_digit_is_not_a_change(store):
     with store.transaction() as tx:
         tx.put_site(site.replace(geometry=Point(120.38 + 1e-13, 36.07)))
     assert store.get("qd-a").version == site.version
+
+
+def test_the_fast_properties_equal_the_schema_definition(store):
+    """schema.site_properties is hand-tuned for the API; it must say what FIELDS say."""
+    from sites import schema
+    for site in store.query(Query()).sites:
+        generic = {f.name: schema.to_json_value(getattr(site, f.name)) for f in schema.FIELDS}
+        p = site.representative_point()
+        generic["lon"], generic["lat"] = round(p.x, 7), round(p.y, 7)
+        assert schema.site_properties(site) == generic

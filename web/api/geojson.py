@@ -16,7 +16,13 @@ def site_feature(site, properties: list[str] | None = None) -> dict:
     props.pop("id")
     if properties is not None:
         props = {k: props[k] for k in properties if k in props}
-    return {"type": "Feature", "id": site.id, "geometry": site.geometry.__geo_interface__, "properties": props}
+    return {"type": "Feature", "id": site.id, "geometry": geometry(site.geometry), "properties": props}
+
+
+def geometry(geom) -> dict:
+    if geom.geom_type == "Point":  # most sites: skip shapely's generic mapping
+        return {"type": "Point", "coordinates": [geom.x, geom.y]}
+    return geom.__geo_interface__
 
 
 def district_feature(d) -> dict:

@@ -319,29 +319,32 @@ def _units(conn, site_id: str) -> list[Unit]:
 
 # --- rows <-> records
 
-def _from_sql(name, value):
-    if value is None:
-        return () if _FIELD_TYPES.get(name) == "list" else None
+def _converter(name):
     kind = _FIELD_TYPES.get(name)
     if kind == "date":
-        return date.fromisoformat(value)
+        return lambda v: None if v is None else date.fromisoformat(v)
     if kind == "list":
-        return tuple(json.loads(value))
+        return lambda v: () if v is None else tuple(json.loads(v))
     if kind == "boolean":
-        return bool(value)
-    return value
+        return lambda v: None if v is None else bool(v)
+    return None
+
+
+#: (position in the row, name, converter or None) of each stored property: decoding is on every page's path
+_DECODE = [(_SITE_COLUMNS.index(n), n, _converter(n)) for n in _STORED_NAMES]
+_I = {c: i for i, c in enumerate(_SITE_COLUMNS)}
 
 
 def _site(row, geometry=None) -> Site:
-    values = dict(zip(_SITE_COLUMNS, row))
-    kwargs = {name: _from_sql(name, values[name]) for name in _STORED_NAMES}
+    kwargs = {name: (row[i] if conv is None else conv(row[i])) for i, name, conv in _DECODE}
     occupancy = None
-    if values["occupancy_basis"] is not None:
-        occupancy = Occupancy(_from_sql("survey_date", values["occupancy_as_of"]), values["occupancy_leasable_m2"],
-                              values["occupied_area_m2"], values["tenant_count"], values["occupancy_basis"],
-                              values["occupancy_data_status"])
-    geom = geometry if geometry is not None else blob.decode(values["geom"])
-    return Site(geometry=geom, version=values["version"], occupancy=occupancy, **kwargs)
+    if row[_I["occupancy_basis"]] is not None:
+        as_of = row[_I["occupancy_as_of"]]
+        occupancy = Occupancy(date.fromisoformat(as_of) if as_of else None, row[_I["occupancy_leasable_m2"]],
+                              row[_I["occupied_area_m2"]], row[_I["tenant_count"]], row[_I["occupancy_basis"]],
+                              row[_I["occupancy_data_status"]])
+    geom = geometry if geometry is not None else blob.decode(row[_I["geom"]])
+    return Site(geometry=geom, version=row[_I["version"]], occupancy=occupancy, **kwargs)
 
 
 def _sites(rows) -> list[Site]:

@@ -150,9 +150,8 @@ class Writer(ABC):
     def put_survey(self, survey: Survey) -> None:
         """Insert a survey, or replace the one of that site on that date."""
         validate_survey(survey, self._current(survey.site_id), self.today)
-        if survey in self._surveys(survey.site_id):
-            return
-        self._write_survey(survey)
+        if not self._write_survey(survey):
+            return  # the same survey was there already
         self._touched.add(survey.site_id)
         self.changed += 1
 
@@ -173,9 +172,11 @@ class Writer(ABC):
 
     def _check_touched(self) -> None:
         """Every touched site must still agree with its surveys and units."""
-        for site_id in sorted(self._touched):
+        touched = sorted(self._touched)
+        all_surveys, all_units = self._surveys_of(touched), self._units_of(touched)
+        for site_id in touched:
             site = self._current(site_id)
-            surveys, units = self._surveys(site_id), self._units(site_id)
+            surveys, units = all_surveys.get(site_id, []), all_units.get(site_id, [])
             for survey in surveys:
                 validate_survey(survey, site, self.today)
             if units:
@@ -192,7 +193,15 @@ class Writer(ABC):
     @abstractmethod
     def _write_site(self, site: Site, insert: bool) -> None: ...
     @abstractmethod
-    def _write_survey(self, survey: Survey) -> None: ...
+    def _write_survey(self, survey: Survey) -> bool:
+        """Insert, or replace the survey of that site and date; False if it was there unchanged."""
+
+    def _surveys_of(self, site_ids: list[str]) -> dict[str, list[Survey]]:
+        """The surveys of many sites (a backend may read them in bulk)."""
+        return {i: self._surveys(i) for i in site_ids}
+
+    def _units_of(self, site_ids: list[str]) -> dict[str, list[Unit]]:
+        return {i: self._units(i) for i in site_ids}
     @abstractmethod
     def _write_units(self, site_id: str, units: list[Unit]) -> None: ...
     @abstractmethod

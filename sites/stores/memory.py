@@ -70,8 +70,11 @@ class _MemoryWriter(Writer):
         self.sites[site.id] = site
 
     def _write_survey(self, survey):
-        rest = [s for s in self.surveys.get(survey.site_id, []) if s.survey_date != survey.survey_date]
-        self.surveys[survey.site_id] = rest + [survey]
+        old = self.surveys.get(survey.site_id, [])
+        if survey in old:
+            return False
+        self.surveys[survey.site_id] = [s for s in old if s.survey_date != survey.survey_date] + [survey]
+        return True
 
     def _write_units(self, site_id, units):
         self.units[site_id] = list(units)

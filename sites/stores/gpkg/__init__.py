@@ -303,18 +303,28 @@ def _rows_by_fid(conn, fids: list[int]) -> list:
     return [found[f] for f in fids]
 
 
+_SURVEY_SELECT = ("SELECT site_id, survey_date, leasable_area_m2, occupied_area_m2, tenant_count, source, "
+                  "data_status FROM surveys WHERE site_id IN ({}) ORDER BY site_id, survey_date")
+_UNIT_SELECT = ("SELECT site_id, floor, unit_label, area_m2, status, tenant, updated_on FROM units "
+                "WHERE site_id IN ({}) ORDER BY site_id, floor, unit_label")
+
+
 def _surveys(conn, site_id: str) -> list[Survey]:
-    rows = conn.execute(
-        "SELECT site_id, survey_date, leasable_area_m2, occupied_area_m2, tenant_count, source, data_status "
-        "FROM surveys WHERE site_id = ? ORDER BY survey_date", (site_id,)).fetchall()
-    return [_survey(r) for r in rows]
+    return [_survey(r) for r in conn.execute(_SURVEY_SELECT.format("?"), (site_id,))]
 
 
 def _units(conn, site_id: str) -> list[Unit]:
-    rows = conn.execute(
-        "SELECT site_id, floor, unit_label, area_m2, status, tenant, updated_on FROM units "
-        "WHERE site_id = ? ORDER BY floor, unit_label", (site_id,)).fetchall()
-    return [_unit(r) for r in rows]
+    return [_unit(r) for r in conn.execute(_UNIT_SELECT.format("?"), (site_id,))]
+
+
+def _grouped(conn, select: str, site_ids: list[str], make) -> dict[str, list]:
+    """Rows of many sites, 900 ids a query (SQLite's limit on bound variables), grouped by site."""
+    out: dict[str, list] = {}
+    for i in range(0, len(site_ids), 900):
+        chunk = site_ids[i:i + 900]
+        for row in conn.execute(select.format(", ".join("?" * len(chunk))), chunk):
+            out.setdefault(row[0], []).append(make(row))
+    return out
 
 
 # --- rows <-> records
@@ -402,13 +412,24 @@ class _GeoPackageWriter(Writer):
             self.conn.execute(_UPDATE_SITE, params + [site.id])
 
     def _write_survey(self, s):
+        before = self.conn.total_changes
         self.conn.execute(
             "INSERT INTO surveys (site_id, survey_date, leasable_area_m2, occupied_area_m2, tenant_count, source, "
             "data_status) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (site_id, survey_date) DO UPDATE SET "
             "leasable_area_m2 = excluded.leasable_area_m2, occupied_area_m2 = excluded.occupied_area_m2, "
-            "tenant_count = excluded.tenant_count, source = excluded.source, data_status = excluded.data_status",
+            "tenant_count = excluded.tenant_count, source = excluded.source, data_status = excluded.data_status "
+            "WHERE (leasable_area_m2, occupied_area_m2, tenant_count, source, data_status) IS NOT "
+            "(excluded.leasable_area_m2, excluded.occupied_area_m2, excluded.tenant_count, excluded.source, "
+            "excluded.data_status)",
             (s.site_id, s.survey_date.isoformat(), s.leasable_area_m2, s.occupied_area_m2, s.tenant_count,
              s.source, s.data_status))
+        return self.conn.total_changes != before  # nothing inserted or updated: it was there unchanged
+
+    def _surveys_of(self, site_ids):
+        return _grouped(self.conn, _SURVEY_SELECT, site_ids, _survey)
+
+    def _units_of(self, site_ids):
+        return _grouped(self.conn, _UNIT_SELECT, site_ids, _unit)
 
     def _write_units(self, site_id, units):
         self.conn.execute("DELETE FROM units WHERE site_id = ?", (site_id,))

@@ -13,7 +13,8 @@
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
     });
   }
-  function fmtArea(v) { return v === null || v === undefined ? "—" : Math.round(v).toLocaleString() + " m²"; }
+  var numbers = new Intl.NumberFormat(cfg.lang === "zh" ? "zh-CN" : "en", { maximumFractionDigits: 0 });
+  function fmtArea(v) { return v === null || v === undefined ? "—" : numbers.format(v) + " m²"; }
   function fmtPct(v) { return v === null || v === undefined ? T.unknown : (v * 100).toFixed(1) + "%"; }
   function color(v) {
     if (v === null || v === undefined) return "#9e9e9e";
@@ -90,23 +91,40 @@
     return [clamp(sw[0], -180, 180), clamp(sw[1], -90, 90), clamp(ne[0], -180, 180), clamp(ne[1], -90, 90)]
       .map(function (v) { return v.toFixed(6); }).join(",");
   }
-  function load() {
-    var mine = ++seq, p = params();
+  // what the markers, popups and list show: a smaller response than every property
+  var SHOWN = ["name_zh", "name_en", "address_zh", "former_use", "current_use", "heritage_grade", "status",
+               "vacancy_rate", "idle_area_m2", "occupied_area_m2", "survey_date", "occupancy_data_status",
+               "data_status", "location_precision", "city", "district", "in_historic_area"].join(",");
+  var FIRST = 300;  // the largest idle areas in view come first, the rest right after
+
+  function request(p, limit, signal) {
     var q = new URLSearchParams(p);
     q.set("bbox", viewBbox());
-    q.set("limit", cfg.maxFeatures);
+    q.set("limit", limit);
+    q.set("properties", SHOWN);
     if (!q.get("sortby")) q.set("sortby", "-idle_area_m2");
+    return fetch("/collections/sites/items?" + q.toString(), { headers: { Accept: "application/geo+json" },
+                                                              signal: signal })
+      .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); });
+  }
+  function load() {
+    var mine = ++seq, p = params();
     if (pending) pending.abort();
     pending = new AbortController();
-    fetch("/collections/sites/items?" + q.toString(), { headers: { Accept: "application/geo+json" },
-                                                        signal: pending.signal })
-      .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
-      .then(function (res) {
-        if (mine !== seq) return;
-        if (!res.ok) { notice(T.error + ": " + res.body.description); return; }
-        draw(res.body);
-      })
-      .catch(function (e) { if (e.name !== "AbortError") notice(T.error); });
+    var signal = pending.signal;
+    var shown = function (res) {
+      if (mine !== seq) return false;
+      if (!res.ok) { notice(T.error + ": " + res.body.description); return false; }
+      draw(res.body);
+      return true;
+    };
+    var failed = function (e) { if (e.name !== "AbortError") notice(T.error); };
+    var first = Math.min(FIRST, cfg.maxFeatures);
+    request(p, first, signal).then(function (res) {
+      if (shown(res) && res.body.numberMatched > first) {
+        return request(p, cfg.maxFeatures, signal).then(shown);
+      }
+    }).catch(failed);
     loadDistricts(p);
   }
   function notice(text) { document.getElementById("notice").textContent = text || ""; }
@@ -141,7 +159,8 @@
   var redrawing = false;
   function draw(fc) {
     redrawing = true;
-    order.forEach(function (s) { statusLayers[s].clearLayers(); });
+    var byStatus = {};
+    order.forEach(function (s) { statusLayers[s].clearLayers(); byStatus[s] = []; });
     areas.clearLayers(); historic.clearLayers(); markers = {};
     var heatPoints = [], list = document.getElementById("results");
     list.innerHTML = "";
@@ -153,7 +172,7 @@
         layer = L.circleMarker(ll, { radius: radius(p.idle_area_m2), color: approx ? color(p.vacancy_rate) : "#333",
           weight: approx ? 3 : 1, dashArray: approx ? "3 3" : null, fillColor: color(p.vacancy_rate),
           fillOpacity: approx ? 0.25 : 0.85, className: "site-marker" });
-        (statusLayers[p.status] || statusLayers[order[0]]).addLayer(layer);
+        (byStatus[p.status] || byStatus[order[0]]).push(layer);  // added per status in bulk below
         if (p.idle_area_m2) heatPoints.push([ll[0], ll[1], Math.sqrt(p.idle_area_m2)]);
         if (p.in_historic_area) L.circleMarker(ll, { radius: radius(p.idle_area_m2) + 5, color: "#6a3d9a",
           weight: 2, fill: false }).addTo(historic);
@@ -161,7 +180,7 @@
         layer = L.geoJSON(g, { style: { color: color(p.vacancy_rate), weight: 2, dashArray: "6 4", fillOpacity: 0.08 } });
         layer.addTo(areas);
       }
-      layer.bindPopup(popup(f), { maxWidth: 340 });
+      layer.bindPopup(function () { return popup(f); }, { maxWidth: 340 });  // built when opened
       layer.on("popupopen", function () { openId = f.id; });
       layer.on("popupclose", function () { if (openId === f.id && !redrawing) openId = null; });
       layer.bindTooltip(esc(p.name_zh));
@@ -172,6 +191,7 @@
         esc(p.district || "") + " · " + esc(label("status", p.status)) + "</small>";
       list.appendChild(li);
     });
+    order.forEach(function (s) { statusLayers[s].addLayers(byStatus[s]); });  // one re-cluster per status
     heat.setLatLngs(heatPoints);
     redrawing = false;
     if (openId && markers[openId]) markers[openId].openPopup();

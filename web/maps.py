@@ -78,6 +78,10 @@ def build_sites_map(settings: dict, lang: str, center: tuple[float, float], zoom
     """The planners' map shell: basemaps, fullscreen, measure, draw-to-filter, layer switcher."""
     m = folium.Map(location=[center[1], center[0]], zoom_start=zoom, tiles=None, control_scale=True,
                    prefer_canvas=True, height="100%", width="100%")
+    # our pages draw circle markers and their own controls: folium's jQuery, Bootstrap JS, awesome-markers
+    # and Font Awesome would only block the page's start (set on this instance; folium's lists stay as they are)
+    m.default_js = [js for js in m.default_js if js[0] == "leaflet"]
+    m.default_css = [css for css in m.default_css if css[0] in ("leaflet_css", "bootstrap_css")]
     layers = {}
     for i, b in enumerate(basemaps(settings)):
         layer = folium.TileLayer(tiles=b.url, attr=b.attribution, name=b.name(lang), subdomains=b.subdomains,

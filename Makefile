@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: serve test lint bench clean
+.PHONY: serve test bench bench-map bench-api clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ test: $(BIN)/.installed node_modules/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/store_bench.py
+
+bench-map: $(BIN)/.installed node_modules/.installed
+	$(BIN)/python bench/map_bench.py
+
+bench-api: $(BIN)/.installed
+	$(BIN)/python bench/pygeoapi_compare.py
 
 clean:
 	rm -rf $(VENV) instance/sites.gpkg

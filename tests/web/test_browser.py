@@ -185,3 +185,35 @@ def test_gaode_basemap_shifts_markers_to_gcj02(page, gpkg_path):
     lon, lat = wgs84_to_gcj02(120.38, 36.07)
     assert shifted == pytest.approx([lon, lat], abs=1e-9)  # the JS and Python conversions agree
     assert (wgs["lng"], wgs["lat"]) == pytest.approx((120.38, 36.07))
+
+
+@pytest.fixture
+def seed_page(browser, tmp_path):
+    """The map over the store that `python -m sites init` builds from geodata/."""
+    from sites.inventory import init_store
+    from tests.web import liveserver
+    path = tmp_path / "seed.gpkg"
+    store, _ = init_store(str(path), REPO / "geodata")
+    store.close()
+    proc, url = liveserver.start(str(path), tmp_path, {"SITES_TILE_URL": "/_test/tile.svg?{z}/{x}/{y}",
+                                                       "SITES_BASEMAPS": "custom"})
+    context = browser.new_context(viewport={"width": 1400, "height": 850})
+    pg = context.new_page()
+    outside = []
+    pg.route("**/*", lambda r: r.continue_() if r.request.url.startswith(url) else
+             (outside.append(r.request.url), r.abort()))
+    pg.base = url
+    yield pg
+    context.close()
+    proc.terminate()
+    proc.wait(10)
+    assert outside == []
+
+
+def test_the_seed_sites_are_on_the_map(seed_page):
+    open_map(seed_page, "city=青岛市&view=36.07,120.36,13")
+    shown = markers(seed_page)
+    assert {"qd-yunxin", "qd-chunfengli"} <= set(shown)  # 云芯产业园 and 春峰里 in 市南区
+    seed_page.click('#results a[data-id="qd-yunxin"]')
+    assert "云芯产业园" in popup_text(seed_page, "云芯产业园")
+    shot(seed_page, "seed-map")

@@ -5,7 +5,6 @@ Every request the page makes is recorded and the test fails on any that leaves
 deployment would configure its own tile server.  Screenshots go to screenshots/.
 """
 
-import os
 import shutil
 from pathlib import Path
 

@@ -19,7 +19,8 @@ from shapely.geometry import Point
 
 from . import cql
 from .model import Site
-from .query import TEXT_FIELDS, Query, Term, TextSearch, fold
+from .query import Query
+from .terms import TEXT_FIELDS, Term, TextSearch, fold
 
 Predicate = Callable[[Site], "bool | None"]
 EARTH_RADIUS_M = 6_371_008.8

@@ -18,7 +18,7 @@ from shapely import prepared
 
 from ... import cql
 from ...evaluate import _SPATIAL, distance_m, spatial_test
-from ...query import Term, TextSearch, fold
+from ...terms import Term, TextSearch, fold
 from ...schema import BY_NAME
 from . import blob as gpkgblob
 

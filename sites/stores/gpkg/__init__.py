@@ -394,6 +394,7 @@ class _GeoPackageWriter(Writer):
         super().__init__()
         self.conn, self._give_back = conn, release
         self._done = False
+        self._layers: set[str] = set()  # feature tables written: only their extents need refreshing
 
     def _site(self, site_id):
         return _get(self.conn, site_id)
@@ -405,6 +406,7 @@ class _GeoPackageWriter(Writer):
         return _units(self.conn, site_id)
 
     def _write_site(self, site, insert):
+        self._layers.add("sites")
         params = _site_params(site)
         if insert:
             self.conn.execute(_INSERT_SITE, params)
@@ -440,6 +442,7 @@ class _GeoPackageWriter(Writer):
               u.updated_on.isoformat() if u.updated_on else None) for u in units])
 
     def _write_district(self, d):
+        self._layers.add("districts")
         self.conn.execute(
             "INSERT INTO districts (geom, adcode, name, city, level, source) VALUES (?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (adcode) DO UPDATE SET geom = excluded.geom, name = excluded.name, city = excluded.city, "
@@ -457,7 +460,7 @@ class _GeoPackageWriter(Writer):
     def _commit(self):
         if self.changed >= ANALYZE_AFTER:  # fresh statistics let SQLite choose R-tree or index well
             self.conn.execute("ANALYZE")
-        for table in ("sites", "districts"):
+        for table in sorted(self._layers):  # a survey or unit edit leaves the extents as they are
             self.conn.execute(
                 f"UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now'), "
                 f"min_x = (SELECT MIN(minx) FROM rtree_{table}_geom), max_x = (SELECT MAX(maxx) FROM rtree_{table}_geom), "

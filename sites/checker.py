@@ -19,7 +19,7 @@ from .schema import BY_NAME, FIELDS, Field
 from .terms import Term, TextSearch, fold
 
 
-def check(node: ast.Node, parameter: str = "filter") -> ast.Node:
+def check(node: ast.Node, parameter: str = "filter", hidden: frozenset[str] = frozenset()) -> ast.Node:
     """Validate an AST against the schema and return it normalised for the evaluators.
 
     Normalised: the property is on the left as a ``Term``; literals have the
@@ -37,8 +37,8 @@ _INSTANT_TEMPORAL = (ast.TimeAfter, ast.TimeBefore, ast.TimeEquals, ast.TimeDisj
 
 
 class _Checker:
-    def __init__(self, parameter):
-        self.parameter = parameter
+    def __init__(self, parameter, hidden=frozenset()):
+        self.parameter, self.hidden = parameter, hidden
 
     def fail(self, message):
         raise FilterError(message, parameter=self.parameter)
@@ -136,9 +136,9 @@ class _Checker:
         name = x.name
         if name == "geometry":
             self.fail("geometry can only be used in spatial functions (S_INTERSECTS, ...)")
-        f = BY_NAME.get(name)
+        f = None if name in self.hidden else BY_NAME.get(name)
         if f is None:
-            self.fail(f"unknown property {name!r}; queryable properties: {', '.join(queryable_names())}")
+            self.fail(f"unknown property {name!r}; queryable properties: {', '.join(queryable_names(self.hidden))}")
         if transforms and f.type not in ("string", "enum"):
             self.fail(f"{transforms[-1].upper()} needs a text property; {name!r} is a {f.type}")
         return Term(name, tuple(transforms)), f
@@ -224,5 +224,5 @@ class _Checker:
         self.fail("a spatial function needs a geometry literal (POINT, POLYGON, BBOX, ...) on one side")
 
 
-def queryable_names() -> list[str]:
-    return [f.name for f in FIELDS] + ["geometry"]
+def queryable_names(hidden: frozenset[str] = frozenset()) -> list[str]:
+    return [f.name for f in FIELDS if f.name not in hidden] + ["geometry"]

@@ -13,6 +13,7 @@ import unicodedata
 from pathlib import Path
 
 from . import config, exporting, importing, inventory, schema
+from .audit import Actor
 from .errors import ImportRowsError, SitesError
 from .query import PARAMS, build_query
 from .stores import open_store
@@ -43,10 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m sites", description="城市更新园区载体图谱: the site inventory.",
                                 epilog=EPILOG)
     p.add_argument("--store", help="store URL (overrides SITES_STORE_URL)")
+    p.add_argument("--user", help="who the audit trail records for writes (default: your system account)")
     sub = p.add_subparsers(required=True, metavar="COMMAND")
 
     c = sub.add_parser("init", help="build the store from geodata/")
-    c.add_argument("--force", action="store_true", help="rebuild even if the store exists")
+    c.add_argument("--force", action="store_true", help="rebuild even if the store exists (discards every edit, "
+                                                        "account and the audit trail)")
     c.add_argument("--if-missing", action="store_true", help="do nothing if the store exists")
     c.add_argument("--geodata", type=Path, help="seed data folder (default geodata/)")
     c.set_defaults(run=cmd_init)
@@ -105,6 +108,10 @@ def _store(args, create=False):
     return open_store(args.store or config.store_url(), create=create)
 
 
+def _actor(args) -> Actor:
+    return Actor.command_line(args.user)
+
+
 def _query(args, store, default_limit=None):
     params = {p.name: getattr(args, p.name, None) for p in PARAMS}
     if params.get("limit") is None and default_limit:
@@ -118,7 +125,7 @@ def cmd_init(args):
     if args.if_missing and (url.startswith("memory://") or Path(url.removeprefix("gpkg:")).exists()):
         print(f"store exists: {url}")
         return
-    store, result = inventory.init_store(url, geodata, force=args.force)
+    store, result = inventory.init_store(url, geodata, force=args.force, actor=_actor(args))
     print(f"built {url}: {result.created} sites, {result.surveys} surveys, "
           f"{sum(1 for _ in store.districts())} districts from {geodata}")
 
@@ -196,7 +203,7 @@ def cmd_import(args):
         raise ImportRowsError(plan.errors, plan.total_rows)
     with _store(args) as store:
         progress = _progress_bar()
-        result = importing.apply(store, plan, progress=progress.write)
+        result = importing.apply(store, plan, progress=progress.write, actor=_actor(args))
         progress.close()
     print(f"imported {args.file.name}: {result.created} created, {result.updated} updated, "
           f"{result.unchanged} unchanged, {result.surveys} surveys, {result.units} units")

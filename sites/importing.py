@@ -265,13 +265,14 @@ class _Reader:
 
 # --- writing a plan -----------------------------------------------------------------------------
 
-def apply(store, plan: ImportPlan, *, progress: Progress | None = None) -> ImportResult:
+def apply(store, plan: ImportPlan, *, progress: Progress | None = None, actor=None) -> ImportResult:
     """Write a plan in one transaction: sites (by id: new ones created, changed ones updated,
     the rest left alone), then surveys, then units.  A plan with errors, or any record the
     store refuses, raises ImportRowsError and leaves the store as it was.
 
     A stored position that agrees with the imported one to within 1e-9° (0.1 mm) is kept, so
     that formats holding 16 significant digits (Excel) do not update every site.
+    ``actor`` (sites.audit.Actor) is who the audit trail records, by default the command-line user.
     """
     if plan.errors:
         raise ImportRowsError(plan.errors, plan.total_rows)
@@ -286,7 +287,7 @@ def apply(store, plan: ImportPlan, *, progress: Progress | None = None) -> Impor
             progress(done, total)
 
     try:
-        with store.transaction() as tx:
+        with store.transaction(actor) as tx:
             for site in plan.sites:
                 old = tx.get(site.id)  # through the transaction: the store's readers would wait on it
                 changed = _write(tx, partial(tx.put_site, site), errors, plan.site_rows.get(site.id))

@@ -34,7 +34,7 @@ def read_districts(geodata: Path) -> list[District]:
     return out
 
 
-def load_geodata(store: SiteStore, geodata: Path, today: date | None = None):
+def load_geodata(store: SiteStore, geodata: Path, today: date | None = None, actor=None):
     """Districts, then sites, surveys and units from geodata/ (init_store makes the whole load atomic).
     Returns the importing.ImportResult of the sites."""
     from . import importing  # the import machinery is needed only here, not by readers of the store
@@ -47,18 +47,18 @@ def load_geodata(store: SiteStore, geodata: Path, today: date | None = None):
         sites=[s for p in plans for s in p.sites], surveys=[s for p in plans for s in p.surveys],
         units={k: v for p in plans for k, v in p.units.items()}, errors=[],
         total_rows=sum(p.total_rows for p in plans))
-    with store.transaction() as tx:
+    with store.transaction(actor) as tx:
         for district in read_districts(geodata):
             tx.put_district(district)
-    return importing.apply(store, merged)
+    return importing.apply(store, merged, actor=actor)
 
 
-def init_store(url: str, geodata: Path, force: bool = False):
+def init_store(url: str, geodata: Path, force: bool = False, actor=None):
     """Build the store at url from geodata/.  A GeoPackage is written to a temporary
     file and moved into place, so an interrupted init leaves no half-built store."""
     if url.startswith("memory://"):
         store = open_store(url)
-        return store, load_geodata(store, geodata)
+        return store, load_geodata(store, geodata, actor=actor)
     path = Path(url[len("gpkg:"):] if url.startswith("gpkg:") else url)
     if path.exists() and not force:
         raise StoreError(f"{path} exists already (use --force to rebuild it from {geodata})")
@@ -68,7 +68,7 @@ def init_store(url: str, geodata: Path, force: bool = False):
     os.remove(tmp)
     try:
         store = open_store(tmp, create=True)
-        result = load_geodata(store, geodata)
+        result = load_geodata(store, geodata, actor=actor)
         store.close()
         os.replace(tmp, path)
     except BaseException:

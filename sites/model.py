@@ -173,6 +173,7 @@ class Site:
     gross_floor_area_m2: float | None = None
     leasable_area_m2: float | None = None
     operator: str | None = None
+    operator_contact: str | None = None
     industries: tuple[str, ...] = ()
     rent_cny_per_m2_day: float | None = None
     vacant_since: date | None = None

@@ -94,12 +94,15 @@ _LIST_ENUMS = {"status", "kind", "heritage_grade", "data_status"}
 
 
 def build_query(params: Mapping[str, Any], *, district_geometry: Callable[[str], Any] | None = None,
-                max_limit: int | None = MAX_LIMIT, extra: tuple[ast.Node, ...] = ()) -> Query:
+                max_limit: int | None = MAX_LIMIT, extra: tuple[ast.Node, ...] = (),
+                hidden: frozenset[str] = frozenset()) -> Query:
     """Turn filter parameters (strings from a URL or the command line, or typed values) into a Query.
 
     ``district_geometry(key)`` resolves ``within_district`` (the store supplies it).
     Unknown parameters are not checked here: the caller knows what else it accepts.
     ``extra`` conditions (already built AST, e.g. the API's ``datetime``) are ANDed in.
+    ``hidden`` properties (confidential ones the caller may not see) are unknown to filters and
+    sorting, so that no one can learn a hidden value by filtering on it.
     """
     conds = list(extra)
     get = lambda name: None if _blank(params.get(name)) else params.get(name)  # noqa: E731
@@ -147,8 +150,8 @@ def build_query(params: Mapping[str, Any], *, district_geometry: Callable[[str],
         conds.append(ast.Not(ast.Equal(ast.Attribute("status"), "retired")))
     node = and_all(conds)
     return Query(
-        filter=check(node) if node is not None else None,
-        sortby=parse_sortby(get("sortby")),
+        filter=check(node, hidden=hidden) if node is not None else None,
+        sortby=parse_sortby(get("sortby"), hidden),
         limit=_limit(get("limit"), max_limit),
         offset=_int(get("offset"), "offset", minimum=0) or 0,
     )
@@ -277,14 +280,14 @@ def _near(near, radius):
     return ast.DistanceWithin(ast.Attribute("geometry"), Point(lon, lat), r, "m")
 
 
-def parse_sortby(value) -> tuple[tuple[str, bool], ...]:
+def parse_sortby(value, hidden: frozenset[str] = frozenset()) -> tuple[tuple[str, bool], ...]:
     out = []
     for item in _list(value):
         desc = item.startswith("-")
         name = item.lstrip("+-").strip()
-        f = BY_NAME.get(name)
+        f = None if name in hidden else BY_NAME.get(name)
         if f is None:
-            raise FilterError(f"unknown property {name!r}; sortable: {', '.join(sortable_names())}",
+            raise FilterError(f"unknown property {name!r}; sortable: {', '.join(sortable_names(hidden))}",
                               parameter="sortby")
         if not f.sortable:
             raise FilterError(f"{name!r} cannot be sorted", parameter="sortby")
@@ -292,14 +295,14 @@ def parse_sortby(value) -> tuple[tuple[str, bool], ...]:
     return tuple(out)
 
 
-def sortable_names():
-    return [f.name for f in FIELDS if f.sortable]
+def sortable_names(hidden: frozenset[str] = frozenset()):
+    return [f.name for f in FIELDS if f.sortable and f.name not in hidden]
 
 
-def feature_schema(base_url: str | None = None) -> dict:
+def feature_schema(base_url: str | None = None, hidden: frozenset[str] = frozenset()) -> dict:
     """The JSON Schema of one site as a GeoJSON Feature (OGC API – Features Part 5 ``describedby``):
     clients such as GDAL take their field types from it instead of guessing from a sample."""
-    props = {k: v for k, v in queryables_schema()["properties"].items() if k not in ("id", "geometry")}
+    props = {k: v for k, v in queryables_schema(hidden=hidden)["properties"].items() if k not in ("id", "geometry")}
     props["lon"] = {"type": "number", "title": "Longitude of a representative point (WGS-84)"}
     props["lat"] = {"type": "number", "title": "Latitude of a representative point (WGS-84)"}
     out = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "site", "type": "object",
@@ -312,13 +315,15 @@ def feature_schema(base_url: str | None = None) -> dict:
     return out
 
 
-def queryables_schema(base_url: str | None = None) -> dict:
+def queryables_schema(base_url: str | None = None, hidden: frozenset[str] = frozenset()) -> dict:
     """The JSON Schema of the queryable properties (OGC API – Features Part 3)."""
     types = {"string": {"type": "string"}, "integer": {"type": "integer"}, "number": {"type": "number"},
              "boolean": {"type": "boolean"}, "date": {"type": "string", "format": "date"},
              "list": {"type": "array", "items": {"type": "string"}}}
     props = {}
     for f in FIELDS:
+        if f.name in hidden:
+            continue
         spec = {"type": "string", "enum": list(f.enum)} if f.enum else dict(types[f.type])
         spec["title"] = f.label_en
         spec["description"] = f"{f.label_zh}{(' — ' + f.description) if f.description else ''}"

@@ -58,6 +58,8 @@ FIELDS: tuple[Field, ...] = (
     Field("leasable_area_m2", "number", "可租面积", "Leasable area", unit="m²", aliases=("可租面积(㎡)", "可租面积(m2)")),
     Field("status", "enum", "状态", "Status", enum=model.STATUSES, required=True, aliases=("使用状态",)),
     Field("operator", "string", "运营方", "Operator", aliases=("运营主体",)),
+    Field("operator_contact", "string", "运营方联系方式", "Operator contact", "Contact person and phone",
+          aliases=("联系方式", "联系人", "contact")),
     Field("industries", "list", "产业方向", "Industries", "Separated by ; in tables"),
     Field("rent_cny_per_m2_day", "number", "租金", "Rent", unit="元/㎡·天", aliases=("租金(元/㎡·天)",)),
     Field("vacant_since", "date", "空置起始", "Vacant since"),

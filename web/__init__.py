@@ -26,10 +26,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.extensions["get_store"] = store
 
-    from . import assets, i18n, pages
+    from . import assets, auth, i18n, pages
     from .api import bp as api_bp, landing, params
     from .api import vacancy  # noqa: F401  (registers the vacancy routes)
     i18n.init(app)
+    auth.init(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(assets.bp)

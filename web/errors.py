@@ -20,8 +20,10 @@ STATUS: dict[type, int] = {
     StoreError: 503,
     SitesError: 400,
 }
-TITLES = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 406: "Not Acceptable",
-          409: "Conflict", 500: "Internal Server Error", 503: "Service Unavailable"}
+TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+          406: "Not Acceptable", 409: "Conflict", 412: "Precondition Failed", 413: "Content Too Large",
+          415: "Unsupported Media Type", 428: "Precondition Required", 500: "Internal Server Error",
+          503: "Service Unavailable"}
 
 
 def status_of(exc: Exception) -> int:
@@ -35,8 +37,10 @@ def status_of(exc: Exception) -> int:
 
 def error_body(status: int, detail: str, code: str | None = None) -> dict:
     title = TITLES.get(status, "Error")
-    code = code or {400: "InvalidParameterValue", 404: "NotFound", 405: "MethodNotAllowed",
-                    406: "NotAcceptable", 409: "Conflict"}.get(status, "ServerError")
+    code = code or {400: "InvalidParameterValue", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
+                    405: "MethodNotAllowed", 406: "NotAcceptable", 409: "Conflict", 412: "PreconditionFailed",
+                    413: "ContentTooLarge", 415: "UnsupportedMediaType",
+                    428: "PreconditionRequired"}.get(status, "ServerError")
     return {"code": code, "description": detail, "type": "about:blank", "title": title, "status": status,
             "detail": detail}
 

@@ -19,13 +19,22 @@ TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
 
 def compile_catalogues() -> None:
-    for po in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
-        mo = po.with_suffix(".mo")
-        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+    for folder in TRANSLATIONS.glob("*/LC_MESSAGES"):
+        sources = sorted(folder.glob("*.po"), key=lambda p: (p.name != "messages.po", p.name))
+        mo = folder / "messages.mo"
+        if not sources or (mo.exists() and mo.stat().st_mtime >= max(p.stat().st_mtime for p in sources)):
+            continue
+        with sources[0].open("rb") as fh:
+            catalogue = read_po(fh)
+        for po in sources[1:]:
             with po.open("rb") as fh:
-                catalogue = read_po(fh)
-            with mo.open("wb") as fh:
-                write_mo(fh, catalogue)
+                for message in read_po(fh):
+                    if message.id and message.id not in catalogue:
+                        catalogue[message.id] = message
+        tmp = mo.with_suffix(".mo.tmp")
+        with tmp.open("wb") as fh:
+            write_mo(fh, catalogue)
+        tmp.replace(mo)
 
 
 def current_language(app_default: str) -> str:

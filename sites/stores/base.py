@@ -1,23 +1,29 @@
 """The one store contract.  Every backend (memory, GeoPackage, later PostGIS)
 implements it; callers never know which one they hold.
 
-Reads: ``get``, ``query`` (a Query -> Page), ``surveys``, ``units``, ``districts``.
-Writes happen only inside ``with store.transaction() as tx:`` — everything done
+Reads: ``get``, ``query`` (a Query -> Page), ``surveys``, ``units``, ``districts``,
+``changes`` (the audit trail), ``users``/``user``/``user_by_token`` (accounts).
+Writes happen only inside ``with store.transaction(actor) as tx:`` — everything done
 through ``tx`` becomes visible at once when the block ends, or not at all if it
 raises.  Inside a transaction, read through ``tx.get`` (it sees the
 transaction's own writes); the store's readers see only what is committed, and
 on a file store a large open transaction can make them wait.  The writer validates every record (sites.validation) and, before
 committing, checks that each touched site still agrees with its surveys and units.
+Each change the writer makes is recorded as one audit entry (sites.audit) in the
+same transaction: who (the transaction's Actor), when, what, before and after.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
+import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Iterator
 
+from ..accounts import User, validate_user
+from ..audit import Actor, Change, ChangeFilter, site_delta, site_record, survey_record, units_record
 from ..errors import Conflict, NotFound
 from ..model import District, Site, Survey, Unit, current_occupancy
 from ..query import Query
@@ -54,6 +60,22 @@ class SiteStore(ABC):
         """District (and city outline) boundaries, by adcode."""
 
     @abstractmethod
+    def changes(self, f: ChangeFilter = ChangeFilter()) -> tuple[list[Change], int]:
+        """Audit entries matching f, newest first, paged; and how many match in all."""
+
+    @abstractmethod
+    def users(self) -> list[User]:
+        """Every account, by username."""
+
+    @abstractmethod
+    def user(self, username: str) -> User | None:
+        """The account of that name, or None."""
+
+    @abstractmethod
+    def user_by_token(self, token_hash: str) -> User | None:
+        """The account whose API token has that hash, or None."""
+
+    @abstractmethod
     def _begin(self) -> "Writer":
         """Start a write transaction."""
 
@@ -86,11 +108,15 @@ class SiteStore(ABC):
         return self.query(Query()).sites
 
     @contextmanager
-    def transaction(self) -> Iterator["Writer"]:
+    def transaction(self, actor: Actor | None = None) -> Iterator["Writer"]:
+        """One all-or-nothing write by ``actor`` (default: the command-line user)."""
         tx = self._begin()
+        tx.actor = actor or Actor.command_line()
         try:
             yield tx
             tx._check_touched()
+            if tx._changes:
+                tx._write_changes(tx._changes)
             tx._commit()
         except BaseException:
             tx._rollback()
@@ -109,8 +135,13 @@ class SiteStore(ABC):
 class Writer(ABC):
     """Writes within one transaction.  Subclasses implement the underscore methods."""
 
+    actor: Actor
+
     def __init__(self, today: date | None = None):
         self.today = today or date.today()
+        self.now = datetime.now(timezone.utc).replace(microsecond=0)
+        self.batch = uuid.uuid4().hex[:16]
+        self._changes: list[Change] = []  # the audit entries of this transaction, written before commit
         self._touched: set[str] = set()
         self._written: dict[str, Site] = {}  # sites put in this transaction, as stored (saves reading them back)
         self.changed = 0  # records actually changed (unchanged re-imports do not count)
@@ -145,15 +176,24 @@ class Writer(ABC):
         self._written[site.id] = new
         self._touched.add(site.id)
         self.changed += 1
+        if old is None:
+            self._record("create", site.id, None, None, site_record(new), new.version)
+        else:
+            before, after = site_delta(old, new)
+            action = "retire" if new.status == "retired" and old.status != "retired" else "update"
+            self._record(action, site.id, None, before, after, new.version)
         return new
 
     def put_survey(self, survey: Survey) -> None:
         """Insert a survey, or replace the one of that site on that date."""
         validate_survey(survey, self._current(survey.site_id), self.today)
+        old = next((s for s in self._surveys(survey.site_id) if s.survey_date == survey.survey_date), None)
         if not self._write_survey(survey):
             return  # the same survey was there already
         self._touched.add(survey.site_id)
         self.changed += 1
+        self._record("survey", survey.site_id, survey.survey_date.isoformat(), survey_record(old),
+                     survey_record(survey))
 
     def set_units(self, site_id: str, units: list[Unit]) -> None:
         """Replace all units of a site (an empty list removes them)."""
@@ -161,14 +201,48 @@ class Writer(ABC):
         if site is None:
             raise NotFound(f"no site {site_id!r}")
         validate_units(site, units, self.today)
-        if sorted(units, key=_unit_key) == sorted(self._units(site_id), key=_unit_key):
+        old = self._units(site_id)
+        if sorted(units, key=_unit_key) == sorted(old, key=_unit_key):
             return
         self._write_units(site_id, units)
         self._touched.add(site_id)
         self.changed += 1
+        self._record("units", site_id, "units", units_record(old), units_record(units))
 
     def put_district(self, district: District) -> None:
+        """District boundaries are reference data from geodata/: not audited."""
         self._write_district(district)
+
+    def put_user(self, user: User) -> User:
+        """Create or change an account (audited, without its secrets)."""
+        validate_user(user)
+        old = self._user(user.username)
+        if old == user:
+            return user
+        self._write_user(user)
+        before = old.record() if old else None
+        after = user.record()
+        if before is not None:
+            keys = [k for k in after if before.get(k) != after.get(k)]
+            if old.password_hash != user.password_hash:
+                keys.append("password")
+            if old.token_hash != user.token_hash:
+                keys.append("token")
+            keys = list(dict.fromkeys(keys))
+            before = {k: before.get(k) for k in keys}
+            after = {k: after.get(k) if k not in ("password", "token") else "changed" for k in keys}
+            if not keys:  # only the login bookkeeping changed
+                return user
+        self._record("user", None, user.username, before, after)
+        return user
+
+    def note_login(self, user: User) -> None:
+        """Store a login attempt's bookkeeping (failure count, lock-out): not an inventory change."""
+        self._write_user(user)
+
+    def _record(self, action, site_id, subject, before, after, version=None) -> None:
+        self._changes.append(Change(self.now, self.actor.user, self.actor.channel, action, site_id, subject,
+                                    before, after, self.batch, version))
 
     def _check_touched(self) -> None:
         """Every touched site must still agree with its surveys and units."""
@@ -206,6 +280,13 @@ class Writer(ABC):
     def _write_units(self, site_id: str, units: list[Unit]) -> None: ...
     @abstractmethod
     def _write_district(self, district: District) -> None: ...
+    @abstractmethod
+    def _user(self, username: str) -> User | None: ...
+    @abstractmethod
+    def _write_user(self, user: User) -> None: ...
+    @abstractmethod
+    def _write_changes(self, changes: list[Change]) -> None:
+        """Append audit entries (called once, just before commit)."""
     @abstractmethod
     def _refresh_occupancy(self, site_id: str, occupancy) -> None:
         """Store the site's current occupancy (sites.model.current_occupancy of its surveys and units)."""

@@ -6,8 +6,11 @@ leaves nothing behind.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
+from ..accounts import User
+from ..audit import Change, ChangeFilter
 from ..errors import NotFound
 from ..evaluate import run_query
 from ..model import District, Site, Survey, Unit
@@ -22,6 +25,8 @@ class MemoryStore(SiteStore):
         self._surveys: dict[str, list[Survey]] = {}
         self._units: dict[str, list[Unit]] = {}
         self._districts: dict[str, District] = {}
+        self._users: dict[str, User] = {}
+        self._changes: list[Change] = []
         self._lock = threading.Lock()
 
     def get(self, site_id: str) -> Site:
@@ -43,6 +48,20 @@ class MemoryStore(SiteStore):
     def districts(self, city: str | None = None) -> list[District]:
         return [d for _, d in sorted(self._districts.items()) if city is None or d.city == city]
 
+    def changes(self, f: ChangeFilter = ChangeFilter()) -> tuple[list[Change], int]:
+        hits = [c for c in reversed(self._changes) if f.matches(c)]
+        end = None if f.limit is None else f.offset + f.limit
+        return hits[f.offset:end], len(hits)
+
+    def users(self) -> list[User]:
+        return [u for _, u in sorted(self._users.items())]
+
+    def user(self, username: str) -> User | None:
+        return self._users.get(username)
+
+    def user_by_token(self, token_hash: str) -> User | None:
+        return next((u for u in self._users.values() if token_hash and u.token_hash == token_hash), None)
+
     def _begin(self) -> Writer:
         self._lock.acquire()
         return _MemoryWriter(self)
@@ -56,6 +75,8 @@ class _MemoryWriter(Writer):
         self.surveys = {k: list(v) for k, v in store._surveys.items()}
         self.units = {k: list(v) for k, v in store._units.items()}
         self.districts = dict(store._districts)
+        self.users = dict(store._users)
+        self.changes = list(store._changes)
 
     def _site(self, site_id):
         return self.sites.get(site_id)
@@ -82,12 +103,23 @@ class _MemoryWriter(Writer):
     def _write_district(self, district):
         self.districts[district.adcode] = district
 
+    def _user(self, username):
+        return self.users.get(username)
+
+    def _write_user(self, user):
+        self.users[user.username] = user
+
+    def _write_changes(self, changes):
+        start = len(self.changes) + 1
+        self.changes += [dataclasses.replace(c, id=start + i) for i, c in enumerate(changes)]
+
     def _refresh_occupancy(self, site_id, occupancy):
         self.sites[site_id] = self.sites[site_id].replace(occupancy=occupancy)
 
     def _commit(self):
         s = self.store
         s._sites, s._surveys, s._units, s._districts = self.sites, self.surveys, self.units, self.districts
+        s._users, s._changes = self.users, self.changes
         self._release()
 
     def _rollback(self):

@@ -13,6 +13,9 @@ open directly:
   store (CLI, web) rather than in QGIS, or the occupancy columns go stale.
 - ``surveys`` and ``units``: attribute tables (listed in gpkg_contents).
 - ``districts``: a feature layer of district boundaries.
+- ``changes``: the audit trail (sites.audit), an attribute table; before/after as JSON text.
+- ``users``: accounts (sites.accounts), deliberately not listed in gpkg_contents, so
+  that GIS programs do not show it; passwords only as Argon2 hashes, tokens as SHA-256.
 
 Every write is one SQLite transaction (rollback journal, synchronous=FULL): a
 failed import or a killed process leaves the file as it was.
@@ -25,11 +28,13 @@ import os
 import queue
 import sqlite3
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from pyproj import CRS
 
+from ...accounts import User
+from ...audit import Change, ChangeFilter
 from ...errors import NotFound, StoreError
 from ...evaluate import search_text
 from ...model import District, Occupancy, Site, Survey, Unit
@@ -49,7 +54,7 @@ _CACHE_COLUMNS = ("occupancy_as_of", "occupancy_leasable_m2", "occupied_area_m2"
 _SITE_COLUMNS = ["geom", *_STORED_NAMES, "version", *_CACHE_COLUMNS]
 _SELECT_SITE = ", ".join(f's."{c}"' for c in _SITE_COLUMNS)
 _FIELD_TYPES = {f.name: f.type for f in FIELDS}
-SCHEMA_VERSION = "4"  # bump on every change to the tables
+SCHEMA_VERSION = "5"  # bump on every change to the tables
 
 
 def _rtree_ddl(table: str, column: str = "geom", pk: str = "fid") -> list[str]:
@@ -144,6 +149,18 @@ def _schema_ddl() -> list[str]:
         "('districts', 'features', 'districts', 'District boundaries (行政区划)', 4326)",
         "INSERT INTO gpkg_geometry_columns VALUES ('districts', 'geom', 'MULTIPOLYGON', 4326, 0, 0)",
         *_rtree_ddl("districts"),
+        """CREATE TABLE changes (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, at DATETIME NOT NULL,
+           user TEXT NOT NULL, channel TEXT NOT NULL, action TEXT NOT NULL, site_id TEXT, subject TEXT,
+           before TEXT, after TEXT, batch TEXT NOT NULL, version INTEGER)""",
+        "CREATE INDEX changes_site_id ON changes(site_id, id)",
+        "CREATE INDEX changes_user ON changes(user, id)",
+        "CREATE INDEX changes_at ON changes(at)",
+        "CREATE INDEX changes_batch ON changes(batch)",
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description) VALUES "
+        "('changes', 'attributes', 'changes', 'Audit trail: who changed what, when (变更记录)')",
+        """CREATE TABLE users (username TEXT PRIMARY KEY NOT NULL, role TEXT NOT NULL, display_name TEXT,
+           scope TEXT NOT NULL DEFAULT '[]', password_hash TEXT, token_hash TEXT UNIQUE,
+           active BOOLEAN NOT NULL DEFAULT 1, failed_logins INTEGER NOT NULL DEFAULT 0, locked_until DATETIME)""",
         "CREATE TABLE sites_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT)",
         f"INSERT INTO sites_meta VALUES ('schema_version', '{SCHEMA_VERSION}')",
     ]
@@ -276,6 +293,30 @@ class GeoPackageStore(SiteStore):
                                 "WHERE ? IS NULL OR city = ? ORDER BY adcode", (city, city)).fetchall()
         return [District(r[0], r[1], r[2], r[3], blob.decode(r[4]), r[5]) for r in rows]
 
+    def changes(self, f: ChangeFilter = ChangeFilter()) -> tuple[list[Change], int]:
+        where, params = _change_where(f)
+        page = [-1 if f.limit is None else f.limit, f.offset]
+        with self._conn() as conn:
+            conn.execute("BEGIN")
+            rows = conn.execute(f"SELECT {_CHANGE_COLUMNS} FROM changes WHERE {where} ORDER BY id DESC "
+                                "LIMIT ? OFFSET ?", params + page).fetchall()
+            total = conn.execute(f"SELECT COUNT(*) FROM changes WHERE {where}", params).fetchone()[0]
+            conn.execute("COMMIT")
+        return [_change(r) for r in rows], total
+
+    def users(self) -> list[User]:
+        with self._conn() as conn:
+            return [_user(r) for r in conn.execute(f"SELECT {_USER_COLUMNS} FROM users ORDER BY username")]
+
+    def user(self, username: str) -> User | None:
+        with self._conn() as conn:
+            return _get_user(conn, username)
+
+    def user_by_token(self, token_hash: str) -> User | None:
+        with self._conn() as conn:
+            row = conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE token_hash = ?", (token_hash,)).fetchone()
+        return _user(row) if row else None
+
     def _begin(self) -> Writer:
         """The writer holds one pooled connection for the whole transaction and gives it back at the end."""
         conn = self._acquire()
@@ -387,6 +428,52 @@ _UPDATE_SITE = (f"UPDATE sites SET {', '.join(chr(34) + c + chr(34) + ' = ?' for
                 "WHERE id = ?")
 
 
+_CHANGE_COLUMNS = "id, at, user, channel, action, site_id, subject, before, after, batch, version"
+_USER_COLUMNS = "username, role, display_name, scope, password_hash, token_hash, active, failed_logins, locked_until"
+
+
+def _change_where(f: ChangeFilter) -> tuple[str, list]:
+    conds, params = ["1"], []
+    for column in ("site_id", "user", "channel", "action", "batch"):
+        value = getattr(f, column)
+        if value is not None:
+            conds.append(f"{column} = ?")
+            params.append(value)
+    if f.since is not None:
+        conds.append("at >= ?")
+        params.append(_utc_text(f.since))
+    if f.until is not None:
+        conds.append("at < ?")
+        params.append(_utc_text(f.until))
+    return " AND ".join(conds), params
+
+
+def _utc_text(t: datetime) -> str:
+    if t.tzinfo is not None:
+        t = t.astimezone(timezone.utc)
+    return t.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+
+
+def _utc(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text.rstrip("Z")).replace(tzinfo=timezone.utc)
+
+
+def _change(r) -> Change:
+    return Change(id=r[0], at=_utc(r[1]), user=r[2], channel=r[3], action=r[4], site_id=r[5], subject=r[6],
+                  before=None if r[7] is None else json.loads(r[7]),
+                  after=None if r[8] is None else json.loads(r[8]), batch=r[9], version=r[10])
+
+
+def _user(r) -> User:
+    return User(username=r[0], role=r[1], display_name=r[2], scope=tuple(json.loads(r[3])), password_hash=r[4],
+                token_hash=r[5], active=bool(r[6]), failed_logins=r[7], locked_until=_utc(r[8]))
+
+
+def _get_user(conn, username: str) -> User | None:
+    row = conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE username = ?", (username,)).fetchone()
+    return _user(row) if row else None
+
+
 class _GeoPackageWriter(Writer):
     """Reads and writes through the transaction's own connection, so it sees its own changes."""
 
@@ -448,6 +535,26 @@ class _GeoPackageWriter(Writer):
             "ON CONFLICT (adcode) DO UPDATE SET geom = excluded.geom, name = excluded.name, city = excluded.city, "
             "level = excluded.level, source = excluded.source",
             (blob.encode(d.geometry), d.adcode, d.name, d.city, d.level, d.source))
+
+    def _user(self, username):
+        return _get_user(self.conn, username)
+
+    def _write_user(self, u):
+        self.conn.execute(
+            f"INSERT INTO users ({_USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO UPDATE "
+            "SET role = excluded.role, display_name = excluded.display_name, scope = excluded.scope, "
+            "password_hash = excluded.password_hash, token_hash = excluded.token_hash, active = excluded.active, "
+            "failed_logins = excluded.failed_logins, locked_until = excluded.locked_until",
+            (u.username, u.role, u.display_name, json.dumps(list(u.scope), ensure_ascii=False), u.password_hash,
+             u.token_hash, u.active, u.failed_logins, None if u.locked_until is None else _utc_text(u.locked_until)))
+
+    def _write_changes(self, changes):
+        dump = lambda v: None if v is None else json.dumps(v, ensure_ascii=False)  # noqa: E731
+        self.conn.executemany(
+            "INSERT INTO changes (at, user, channel, action, site_id, subject, before, after, batch, version) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(_utc_text(c.at), c.user, c.channel, c.action, c.site_id, c.subject, dump(c.before), dump(c.after),
+              c.batch, c.version) for c in changes])
 
     def _refresh_occupancy(self, site_id, occ):
         values = (None,) * 6 if occ is None else (

@@ -25,8 +25,9 @@ def check(node: ast.Node, parameter: str = "filter", hidden: frozenset[str] = fr
     Normalised: the property is on the left as a ``Term``; literals have the
     property's type (dates as ``date``, CASEI/ACCENTI already applied); geometry
     literals are shapely geometries.  Raises FilterError naming what is wrong.
+    ``hidden`` properties are treated as unknown (see sites.query.build_query).
     """
-    c = _Checker(parameter)
+    c = _Checker(parameter, hidden)
     return c.node(node)
 
 

@@ -54,20 +54,29 @@ LANGS = ("en", "zh")
 
 
 def export(store, query: Query | None, path, *, fmt: str | None = None, lang: str = "en",
-           progress: Callable[[int, int], None] | None = None) -> int:
-    """Write the sites ``query`` selects (all, retired ones included, when None) to ``path``."""
+           progress: Callable[[int, int], None] | None = None, hidden: frozenset[str] = frozenset()) -> int:
+    """Write the sites ``query`` selects (all, retired ones included, when None) to ``path``.
+
+    ``hidden`` (confidential) fields are left out of the file: no column in CSV/XLSX, no property
+    in GeoJSON, empty in a GeoPackage (whose tables keep every column), and units' tenant names
+    are emptied when ``tenant`` is hidden."""
     path = Path(path)
     fmt = _format(path, fmt)
     if lang not in LANGS:
         raise ValidationError(f"{lang!r} is not a language of the export (en or zh)", field="lang")
     sites = store.query(query or Query()).sites
+    if hidden:
+        sites = [schema.redact(s, hidden) for s in sites]
     if fmt == "gpkg":
-        _export_gpkg(store, sites, path, progress)
+        _export_gpkg(store, sites, path, progress, hidden)
     elif fmt == "geojson":
-        _replace(path, lambda tmp: _write_geojson(store, sites, tmp))
+        _replace(path, lambda tmp: _write_geojson(store, sites, tmp, hidden))
     else:
+        keep = [k for k, f in enumerate(TABLE_COLUMNS) if f.name not in hidden]
         rows = [row_values(site, _current_survey(store, site)) for site in sites]
-        write_table(path, TABLE_COLUMNS, rows, lang, fmt)
+        if len(keep) < len(TABLE_COLUMNS):
+            rows = [[row[k] for k in keep] for row in rows]
+        write_table(path, tuple(TABLE_COLUMNS[k] for k in keep), rows, lang, fmt)
     return len(sites)
 
 
@@ -176,16 +185,19 @@ def feature(site: Site, survey: Survey | None = None) -> dict:
             "properties": props}
 
 
-def _write_geojson(store, sites: list[Site], path: Path) -> None:
+def _write_geojson(store, sites: list[Site], path: Path, hidden: frozenset[str] = frozenset()) -> None:
     with open(path, "w", encoding="utf-8", newline="\n") as out:
         out.write('{"type": "FeatureCollection", "features": [')
         for k, site in enumerate(sites):
             out.write(",\n" if k else "\n")
-            out.write(json.dumps(feature(site, _current_survey(store, site)), ensure_ascii=False))
+            f = feature(site, _current_survey(store, site))
+            for name in hidden:
+                f["properties"].pop(name, None)
+            out.write(json.dumps(f, ensure_ascii=False))
         out.write("\n]}\n")
 
 
-def _export_gpkg(store, sites: list[Site], path: Path, progress) -> None:
+def _export_gpkg(store, sites: list[Site], path: Path, progress, hidden: frozenset[str] = frozenset()) -> None:
     from .stores import open_store
 
     def write(tmp: Path) -> None:
@@ -201,7 +213,7 @@ def _export_gpkg(store, sites: list[Site], path: Path, progress) -> None:
                 for site in sites:
                     for survey in store.surveys(site.id):
                         tx.put_survey(survey)
-                    units = store.units(site.id)
+                    units = schema.redact_units(store.units(site.id), hidden)
                     if units:
                         tx.set_units(site.id, units)
         finally:

@@ -266,6 +266,25 @@ def site_properties(site: model.Site) -> dict[str, Any]:
     return out
 
 
+def redact(site: model.Site, hidden: frozenset[str]) -> model.Site:
+    """The site with the hidden (confidential) fields emptied: what may leave the server."""
+    names = [f.name for f in STORED if f.name in hidden]
+    return site.replace(**{n: () if BY_NAME[n].type == "list" else None for n in names}) if names else site
+
+
+def redact_units(units: list[model.Unit], hidden: frozenset[str]) -> list[model.Unit]:
+    """Units without tenant names when ``tenant`` is hidden."""
+    if "tenant" not in hidden:
+        return units
+    import dataclasses
+    return [dataclasses.replace(u, tenant=None) for u in units]
+
+
+def property_names(hidden: frozenset[str] = frozenset()) -> list[str]:
+    """The properties of a site feature (site_properties without id), the hidden ones left out."""
+    return [f.name for f in FIELDS if f.name != "id" and f.name not in hidden] + ["lon", "lat"]
+
+
 def to_json_value(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()

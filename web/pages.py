@@ -14,6 +14,7 @@ from sites.cities import CITIES, DEFAULT_CITY
 from sites.errors import FilterError
 from sites.query import PARAMS
 
+from . import auth
 from .maps import basemaps, build_site_minimap, build_sites_map, map_parts
 
 bp = Blueprint("pages", __name__)
@@ -39,7 +40,7 @@ def _filters() -> dict:
 
 def _query(**extra):
     s = store()
-    return s, build_query({**_filters(), **extra}, district_geometry=s.district_geometry)
+    return s, build_query({**_filters(), **extra}, district_geometry=s.district_geometry, hidden=auth.hidden())
 
 
 def map_page():
@@ -66,7 +67,8 @@ def map_page():
 @bp.get("/sites/<site_id>")
 def site_page(site_id):
     s = store()
-    site = s.get(site_id)
+    hidden = auth.hidden()
+    site = schema.redact(s.get(site_id), hidden)
     lang = _lang()
     built = build_site_minimap(current_app.config, lang, site.geometry)
     import folium
@@ -79,13 +81,15 @@ def site_page(site_id):
                        style_function=lambda _: {"color": "#b2182b", "weight": 2, "fillOpacity": 0.1}).add_to(built.map)
     from .assets import localize
     localize(built.map)
-    surveys, units = s.surveys(site.id), s.units(site.id)
+    surveys, units = s.surveys(site.id), schema.redact_units(s.units(site.id), hidden)
     floors: dict[str, list] = {}
     for u in units:
         floors.setdefault(u.floor, []).append(u)
     history = [{"date": v.survey_date.isoformat(), "leasable": v.leasable_area_m2, "occupied": v.occupied_area_m2,
                 "tenants": v.tenant_count, "data_status": v.data_status} for v in surveys]
-    return render_template("site.html", site=site, props=schema.site_properties(site), fields=schema.FIELDS,
+    props = {k: v for k, v in schema.site_properties(site).items() if k not in hidden}
+    fields = tuple(f for f in schema.FIELDS if f.name not in hidden)
+    return render_template("site.html", site=site, props=props, fields=fields, hidden=hidden,
                            surveys=surveys, floors=floors, history=history, unit_statuses=schema.UNIT_FIELDS[4].enum,
                            label=lambda f: schema.label(f, lang),
                            enum_label=lambda f, v: schema.enum_label(f, v, lang), **map_parts(built))
@@ -128,7 +132,7 @@ def export():
     media, suffix = EXPORT_FORMATS[fmt]
     folder = tempfile.mkdtemp(prefix="sites-export-")
     path = Path(folder) / f"sites.{suffix}"
-    exporting.export(s, q.page(None, 0), path, fmt=fmt, lang=_lang())
+    exporting.export(s, q.page(None, 0), path, fmt=fmt, lang=_lang(), hidden=auth.hidden())
 
     @after_this_request
     def cleanup(resp):

@@ -11,6 +11,7 @@ from sites import NotFound, build_query
 from sites.query import feature_schema, queryables_schema
 from sites.schema import FIELDS
 
+from .. import auth
 from ..errors import error_response
 from . import geojson, params
 from .openapi import openapi_document
@@ -145,7 +146,7 @@ def queryables(cid):
     if cid != "sites":
         known_collection(cid)  # 404 for unknown ones
         raise NotFound(f"collection {cid!r} has no queryables")
-    schema = queryables_schema(f"{base_url()}/collections/sites/queryables")
+    schema = queryables_schema(f"{base_url()}/collections/sites/queryables", hidden=auth.hidden())
     # the legacy array some clients (older GDAL) read, next to the JSON Schema
     schema["queryables"] = [{"id": name, "queryable": name, "type": _legacy_type(spec)}
                             for name, spec in schema["properties"].items()]
@@ -162,8 +163,8 @@ def schema(cid):
     if cid != "sites":
         known_collection(cid)
         raise NotFound(f"collection {cid!r} has no schema")
-    return respond(feature_schema(f"{base_url()}/collections/sites/schema"), "api/queryables.html",
-                   media="application/schema+json")
+    return respond(feature_schema(f"{base_url()}/collections/sites/schema", hidden=auth.hidden()),
+                   "api/queryables.html", media="application/schema+json")
 
 
 def _legacy_type(spec: dict) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from flask import jsonify, make_response, render_template, request
 
-from sites import build_query, inventory, vacancy
+from sites import build_query, inventory, schema, vacancy
 
+from .. import auth
 from . import bp, params, store
 from .geojson import site_feature
 
@@ -19,7 +20,7 @@ def _query(extra_defaults=None):
     for key, value in (extra_defaults or {}).items():
         args.setdefault(key, value)
     s = store()
-    return s, build_query(args, district_geometry=s.district_geometry)
+    return s, build_query(args, district_geometry=s.district_geometry, hidden=auth.hidden())
 
 
 @bp.get("/vacancy/summary")
@@ -49,11 +50,12 @@ def candidates():
     s, q = _query(defaults)
     threshold = float(params.query_params(request.args).get("min_idle_area", vacancy.DEFAULT_MIN_IDLE_M2))
     ranked = vacancy.rank(s.query(q.page(None, 0)).sites, min_idle_area_m2=threshold)
+    shown = schema.property_names(auth.hidden())
     rows = [{"rank": i + 1, "id": c.site.id, "name_zh": c.site.name_zh, "name_en": c.site.name_en,
              "city": c.site.city, "district": c.site.district, "score": c.score,
              "idle_area_m2": c.site.idle_area_m2, "vacancy_rate": c.site.vacancy_rate,
              "reasons": [r.as_dict() for r in c.reasons],
-             "feature": site_feature(c.site)} for i, c in enumerate(ranked[:limit])]
+             "feature": site_feature(c.site, shown)} for i, c in enumerate(ranked[:limit])]
     if fmt == "csv":
         lines = ["rank,id,name_zh,city,district,score,idle_area_m2,vacancy_rate,reasons"]
         for r in rows:

@@ -1,0 +1,106 @@
+"""Confidential fields (rent, operator contacts, tenant names) never leave the server for those
+not allowed to see them: not in pages, popups, the API or exports."""
+
+import io
+import json
+import zipfile
+
+import pytest
+
+from sites.audit import Actor
+from sites.stores import open_store
+from tests.web.accounts import add_users, bearer, login
+
+RENT = "1.5"  # qd-a's rent in tests/canonical.py
+CONTACT = "王经理 13900000000"
+TENANT = "甲公司"  # a tenant of qd-d
+
+
+@pytest.fixture
+def app(gpkg_path):
+    from web import create_app
+    store = open_store(str(gpkg_path))
+    add_users(store)
+    with store.transaction(Actor("setup", "cli")) as tx:
+        tx.put_site(store.get("qd-a").replace(operator_contact=CONTACT))
+        tx.put_site(store.get("qd-d").replace(operator_contact=CONTACT))
+    store.close()
+    return create_app({"STORE_URL": str(gpkg_path), "TESTING": True, "SECRET_KEY": "test"})
+
+
+def _texts(client, headers=None):
+    """Every response that can carry site values, as text."""
+    out = {}
+    for path in ("/sites/qd-a", "/sites/qd-d", "/export?format=csv", "/export?format=geojson",
+                 "/vacancy/candidates", "/vacancy/candidates?f=html",
+                 "/collections/sites/queryables", "/collections/sites/schema"):
+        resp = client.get(path, headers=headers or {})
+        assert resp.status_code == 200, (path, resp.status_code)
+        out[path] = resp.get_data(as_text=True)
+    xlsx = client.get("/export?format=xlsx", headers=headers or {}).data
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as z:
+        out["/export?format=xlsx"] = "".join(z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".xml"))
+    return out
+
+
+def test_anonymous_visitors_never_receive_confidential_values(client):
+    for path, text in _texts(client).items():
+        assert CONTACT not in text, path
+        assert TENANT not in text, path
+        assert "rent_cny_per_m2_day" not in text, path
+        assert "租金" not in text, path
+
+
+def test_a_signed_in_viewer_sees_them(client):
+    login(client, "viewer")
+    texts = _texts(client)
+    assert CONTACT in texts["/sites/qd-a"] and TENANT in texts["/sites/qd-d"]
+    assert "租金" in texts["/export?format=csv"] and CONTACT in texts["/export?format=geojson"]
+    assert "rent_cny_per_m2_day" in texts["/collections/sites/queryables"]
+
+
+def test_an_api_token_counts_like_a_session(client):
+    texts = _texts(client, headers=bearer("viewer"))
+    assert CONTACT in texts["/export?format=geojson"]
+
+
+def test_the_role_is_configurable(gpkg_path, app):
+    from web import create_app
+    strict = create_app({"STORE_URL": str(gpkg_path), "TESTING": True, "SECRET_KEY": "test",
+                         "CONFIDENTIAL_ROLE": "editor"})
+    viewer, editor = strict.test_client(), strict.test_client()
+    login(viewer, "viewer")
+    login(editor, "editor")
+    assert CONTACT not in viewer.get("/sites/qd-a").get_data(as_text=True)
+    assert CONTACT in editor.get("/sites/qd-a").get_data(as_text=True)
+
+
+def test_the_fields_are_configurable(gpkg_path, app):
+    from web import create_app
+    app = create_app({"STORE_URL": str(gpkg_path), "TESTING": True, "SECRET_KEY": "test",
+                      "CONFIDENTIAL_FIELDS": "operator"})
+    html = app.test_client().get("/sites/qd-a").get_data(as_text=True)
+    assert CONTACT in html  # no longer confidential
+
+
+def test_an_unknown_confidential_field_stops_the_app_naming_the_setting(gpkg_path, app):
+    from sites.config import ConfigError
+    from web import create_app
+    with pytest.raises(ConfigError, match="CONFIDENTIAL_FIELDS: name_zh"):
+        create_app({"STORE_URL": str(gpkg_path), "CONFIDENTIAL_FIELDS": "name_zh"})
+
+
+@pytest.mark.parametrize("path", ["/export?format=csv&filter=rent_cny_per_m2_day<2",
+                                  "/export?format=csv&sortby=rent_cny_per_m2_day",
+                                  "/vacancy/candidates?filter=operator_contact%20LIKE%20%27%25139%25%27"])
+def test_anonymous_cannot_filter_or_sort_by_a_confidential_field(client, path):
+    resp = client.get(path, headers={"Accept": "application/json"})
+    assert resp.status_code == 400
+    assert "unknown property" in resp.get_data(as_text=True)
+
+
+def test_a_viewer_can_filter_by_rent(client):
+    login(client, "viewer")
+    resp = client.get("/export?format=geojson&filter=rent_cny_per_m2_day<2")
+    ids = [f["id"] for f in json.loads(resp.data)["features"]]
+    assert "qd-a" in ids

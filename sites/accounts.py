@@ -58,7 +58,8 @@ class User:
         """What the audit trail keeps of an account: never the hash or the token."""
         return {"username": self.username, "role": self.role, "display_name": self.display_name,
                 "scope": list(self.scope), "active": self.active,
-                "password": "set" if self.password_hash else None, "token": "set" if self.token_hash else None}
+                "password": "set" if self.password_hash else None, "token": "set" if self.token_hash else None,
+                "locked_until": self.locked_until.isoformat(timespec="seconds") if self.locked_until else None}
 
 
 def validate_user(user: User) -> None:
@@ -143,3 +144,10 @@ def can_edit(user: User | None, old: Site | None, new: Site | None = None) -> bo
 def hidden_fields(user: User | None, confidential: frozenset[str], min_role: str = "viewer") -> frozenset[str]:
     """The confidential fields this user may not see (none for min_role and above)."""
     return frozenset() if has_role(user, min_role) else frozenset(confidential)
+
+
+def removes_last_admin(users, old: User | None, new: User) -> bool:
+    """True if changing the account old -> new would leave no active administrator."""
+    def admin(u):
+        return u is not None and u.role == "admin" and u.active
+    return admin(old) and not admin(new) and not any(admin(u) for u in users if u.username != new.username)

@@ -12,9 +12,9 @@ import sys
 import unicodedata
 from pathlib import Path
 
-from . import config, exporting, importing, inventory, schema
-from .audit import Actor
-from .errors import ImportRowsError, SitesError
+from . import accounts, config, exporting, importing, inventory, schema
+from .audit import ACTIONS, CHANNELS, Actor, ChangeFilter
+from .errors import ImportRowsError, NotFound, SitesError, ValidationError
 from .query import PARAMS, build_query
 from .stores import open_store
 
@@ -90,7 +90,49 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--lang", choices=("zh", "en"), default="zh")
     c.add_argument("--output", type=Path, help="write a .csv or .xlsx template instead of printing headers")
     c.set_defaults(run=cmd_template)
+
+    _users_parser(sub)
+    c = sub.add_parser("changes", help="the audit trail: who changed what, when, through which channel")
+    c.add_argument("--site", help="one site's changes (its id)")
+    c.add_argument("--by", metavar="USER", help="changes made by this user")
+    c.add_argument("--channel", help=f"one of {', '.join(CHANNELS)}")
+    c.add_argument("--action", help=f"one of {', '.join(ACTIONS)}")
+    c.add_argument("--since", metavar="DATE", help="changes on or after this date (YYYY-MM-DD, UTC) or time")
+    c.add_argument("--limit", metavar="N", default="50", help="at most N changes, newest first (default 50)")
+    c.add_argument("--json", action="store_true", help="print every change with its before and after values")
+    c.set_defaults(run=cmd_changes)
     return p
+
+
+def _users_parser(sub) -> None:
+    users = sub.add_parser("users", help="user accounts: list, add, set, password, token, revoke-token, unlock")
+    cmds = users.add_subparsers(required=True, metavar="ACTION")
+    cmds.add_parser("list", help="every account with its role, scope and state").set_defaults(run=cmd_users_list)
+
+    def account(name, help, run, password=False, fields=False):
+        c = cmds.add_parser(name, help=help)
+        c.add_argument("name", metavar="NAME")
+        if fields:
+            c.add_argument("--role", required=name == "add", help=f"one of {', '.join(accounts.ROLES)}")
+            c.add_argument("--scope", help="an editor's cities and districts, comma-separated, e.g. "
+                                           "青岛市/市南区,西安市 (empty to clear)")
+            c.add_argument("--display-name", help="the name shown in the pages and the audit trail")
+        if password:
+            c.add_argument("--password-stdin", action="store_true",
+                           help="read the password from the first line of stdin (for scripts) instead of asking")
+        c.set_defaults(run=run)
+        return c
+
+    account("add", "create an account (asks for its password)", cmd_users_add, password=True, fields=True)
+    c = account("set", "change an account's role, scope, display name or state", cmd_users_set, fields=True)
+    c.add_argument("--active", dest="active", action="store_const", const=True, help="allow signing in again")
+    c.add_argument("--inactive", dest="active", action="store_const", const=False,
+                   help="no more signing in or API token use (the account and its history stay)")
+    account("password", "set a new password (ends the account's browser sessions)", cmd_users_password,
+            password=True)
+    account("token", "issue a new API token, printed once (the old one stops working)", cmd_users_token)
+    account("revoke-token", "remove the account's API token", cmd_users_revoke_token)
+    account("unlock", "unlock an account locked by failed logins", cmd_users_unlock)
 
 
 def _filters(c: argparse.ArgumentParser) -> None:
@@ -262,6 +304,179 @@ class _progress_bar:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+# --- accounts and the audit trail
+
+def cmd_users_list(args):
+    with _store(args) as store:
+        users = store.users()
+    header = ["username", "role", "scope", "active", "locked", "display name"]
+    body = [[u.username, u.role, ",".join(u.scope), "yes" if u.active else "no",
+             _utc_text(u.locked_until) if accounts.is_locked(u) else "", u.display_name or ""] for u in users]
+    print(_grid(header, body))
+    print(f"{len(users)} users")
+
+
+def cmd_users_add(args):
+    with _store(args) as store:
+        if store.user(args.name) is not None:
+            raise ValidationError(f"user {args.name!r} exists already (change it with users set)", field="username")
+        user = accounts.User(args.name, (args.role or "").strip(), display_name=args.display_name or None,
+                             scope=_scope(args.scope))
+        accounts.validate_user(user)  # before asking for a password
+        user = user.replace(password_hash=accounts.hash_password(_read_password(args)))
+        with store.transaction(_actor(args)) as tx:
+            tx.put_user(user)
+    print(f"added {user.username} ({user.role})")
+
+
+def cmd_users_set(args):
+    with _store(args) as store:
+        old = _account(store, args.name)
+        changes = {"role": args.role.strip() if args.role is not None else None,
+                   "scope": _scope(args.scope) if args.scope is not None else None,
+                   "display_name": args.display_name if args.display_name is not None else None,
+                   "active": args.active}
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if "display_name" in changes:
+            changes["display_name"] = changes["display_name"].strip() or None
+        if not changes:
+            raise ValidationError("nothing to change: give --role, --scope, --display-name, --active or --inactive",
+                                  field="set")
+        new = old.replace(**changes)
+        if new.role != "editor" and "scope" not in changes and new.role != old.role:
+            new = new.replace(scope=())  # a viewer or admin has no scope to keep
+        _keep_an_admin(store, old, new)
+        with store.transaction(_actor(args)) as tx:
+            tx.put_user(new)
+    print(f"updated {new.username}: {new.role}, scope {','.join(new.scope) or '-'}, "
+          f"{'active' if new.active else 'inactive'}")
+
+
+def cmd_users_password(args):
+    with _store(args) as store:
+        old = _account(store, args.name)
+        new = old.replace(password_hash=accounts.hash_password(_read_password(args)))
+        with store.transaction(_actor(args)) as tx:
+            tx.put_user(new)
+    print(f"password of {old.username} changed; its browser sessions have ended")
+
+
+def cmd_users_token(args):
+    with _store(args) as store:
+        old = _account(store, args.name)
+        token, digest = accounts.new_token()
+        with store.transaction(_actor(args)) as tx:
+            tx.put_user(old.replace(token_hash=digest))
+    print(f"API token of {old.username} (shown only now; the previous one no longer works):", file=sys.stderr)
+    print(token)
+
+
+def cmd_users_revoke_token(args):
+    with _store(args) as store:
+        old = _account(store, args.name)
+        with store.transaction(_actor(args)) as tx:
+            tx.put_user(old.replace(token_hash=None))
+    print(f"API token of {old.username} revoked" if old.token_hash else f"{old.username} had no API token")
+
+
+def cmd_users_unlock(args):
+    with _store(args) as store:
+        old = _account(store, args.name)
+        with store.transaction(_actor(args)) as tx:
+            tx.put_user(old.replace(failed_logins=0, locked_until=None))
+    print(f"{old.username} unlocked" if accounts.is_locked(old) else f"{old.username} was not locked")
+
+
+def _account(store, name: str) -> accounts.User:
+    user = store.user(name)
+    if user is None:
+        raise NotFound(f"username: no user {name!r} (python -m sites users list shows them)")
+    return user
+
+
+def _keep_an_admin(store, old, new) -> None:
+    if accounts.removes_last_admin(store.users(), old, new):
+        raise ValidationError(f"{old.username} is the last active administrator; make another user admin first",
+                              field="role" if new.role != "admin" else "active")
+
+
+def _scope(text: str | None) -> tuple[str, ...]:
+    if not text:
+        return ()
+    return tuple(dict.fromkeys(e.strip() for e in text.replace("，", ",").split(",") if e.strip()))
+
+
+def _read_password(args) -> str:
+    """From the first line of stdin with --password-stdin, else asked twice without echo."""
+    import getpass
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("password: ")
+        if getpass.getpass("password again: ") != password:
+            raise ValidationError("the two passwords differ; nothing changed", field="password")
+    return password
+
+
+def cmd_changes(args):
+    f = ChangeFilter(site_id=args.site, user=args.by, channel=_choice(args.channel, CHANNELS, "channel"),
+                     action=_choice(args.action, ACTIONS, "action"), since=_since(args.since),
+                     limit=_limit(args.limit))
+    with _store(args) as store:
+        changes, total = store.changes(f)
+    if args.json:
+        _print_json([{"id": c.id, "at": c.at.strftime("%Y-%m-%dT%H:%M:%SZ"), "user": c.user, "channel": c.channel, "action": c.action,
+                      "site_id": c.site_id, "subject": c.subject, "before": c.before, "after": c.after,
+                      "batch": c.batch, "version": c.version} for c in changes])
+        return
+    header = ["when (UTC)", "who", "channel", "action", "site", "changed"]
+    body = [[_utc_text(c.at), c.user, c.channel, c.action, c.site_id or (f"user {c.subject}" if c.subject else ""),
+             _changed(c)] for c in changes]
+    print(_grid(header, body))
+    print(f"{len(changes)} of {total} changes" if len(changes) != total else f"{total} changes")
+
+
+def _choice(value, choices, name):
+    if value is not None and value not in choices:
+        raise ValidationError(f"{value!r} is not one of {', '.join(choices)}", field=name)
+    return value
+
+
+def _since(text):
+    if not text:
+        return None
+    from datetime import datetime, timezone
+    try:
+        t = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(f"{text!r} is not a date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM)",
+                              field="since") from None
+    return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t
+
+
+def _limit(text):
+    try:
+        n = int(text)
+    except (TypeError, ValueError):
+        n = 0
+    if n < 1:
+        raise ValidationError(f"{text!r} is not a whole number ≥ 1", field="limit")
+    return n
+
+
+def _changed(c, width: int = 60) -> str:
+    """The names of the changed fields, shortened to width."""
+    if c.action == "create":
+        return "(new site)"
+    names = [n for n, _, _ in c.fields()]
+    text = ", ".join(names)
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _utc_text(t) -> str:
+    return t.strftime("%Y-%m-%d %H:%M:%S") if t is not None else ""
 
 
 # --- output helpers

@@ -26,14 +26,20 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.extensions["get_store"] = store
 
-    from . import assets, auth, i18n, pages
+    from . import admin, assets, auth, i18n, pages
     from .api import bp as api_bp, landing, params
     from .api import vacancy  # noqa: F401  (registers the vacancy routes)
+    from .api import writes  # noqa: F401  (registers the write routes, OGC API – Features Part 4)
     i18n.init(app)
     auth.init(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(assets.bp)
+    app.register_blueprint(admin.bp)
+    from . import history, upload
+    app.register_blueprint(history.bp)
+    app.register_blueprint(upload.bp)
+    from . import editing; app.register_blueprint(editing.bp)  # noqa: E702
     app.jinja_env.filters["combine_args"] = lambda args, **kw: urlencode({**args, **kw}, quote_via=quote)
     app.jinja_env.filters["area"] = lambda v: "—" if v is None else f"{v:,.0f}"  # m², no decimals
     app.jinja_env.filters["pct"] = lambda v: "—" if v is None else f"{v * 100:.1f}%"  # a 0..1 rate

@@ -18,7 +18,7 @@ from datetime import timedelta
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
@@ -49,8 +49,10 @@ class SessionUser(UserMixin):
 
 def init(app) -> None:
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=8))
+    if app.config.get("SESSION_COOKIE_SAMESITE") is None:  # Flask's own default is None: setdefault did nothing
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    if app.config.get("PERMANENT_SESSION_LIFETIME") == timedelta(days=31):  # Flask's default: too long
+        app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=8)  # a working day, then sign in again
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the token lives as long as the session
     csrf.init_app(app)
     manager = LoginManager(app)
@@ -171,6 +173,7 @@ def login():
     if not ok:
         return render_template("login.html", next=nxt, username=username, error=message,
                                insecure=_insecure_cookie()), 401
+    session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME, not only when the browser closes
     login_user(SessionUser(_store().user(username)))
     return redirect(nxt or "/?f=html")
 
@@ -205,8 +208,9 @@ def logout():
 
 
 def _safe_next(target: str | None) -> str | None:
-    """Only a path on this site (no open redirect)."""
-    if not target:
+    """Only a path on this site (no open redirect).  Browsers read a backslash as a slash and
+    drop tabs and new lines, so ``/\\evil`` or ``/<tab>/evil`` would mean ``//evil``: refused too."""
+    if not target or "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

@@ -3,6 +3,7 @@ Each view parses, calls the domain, renders."""
 
 from __future__ import annotations
 
+import html
 import tempfile
 from pathlib import Path
 
@@ -56,6 +57,7 @@ def map_page():
         "cities": [{"name": c.name_zh, "label": c.name_zh if lang == "zh" else c.name_en, "center": c.center,
                     "bbox": c.bbox} for c in CITIES.values()],
         "maxFeatures": current_app.config["MAP_MAX_FEATURES"], "lang": lang,
+        "staleAfterDays": current_app.config["STALE_AFTER_DAYS"],
         "filterNames": FILTER_NAMES, "candidates": vacancy.CANDIDATE_PARAMS,
         "labels": {f.name: schema.label(f, lang) for f in schema.FIELDS},
         "enums": {f.name: {k: v[0 if lang == "zh" else 1] for k, v in f.enum.items()}
@@ -73,6 +75,8 @@ def site_page(site_id):
     built = build_site_minimap(current_app.config, lang, site.geometry)
     import folium
     popup_name = site.name_zh if lang == "zh" else (site.name_en or site.name_zh)
+    # folium puts tooltip text unescaped into a JS template literal: escape HTML and the literal's own syntax
+    popup_name = html.escape(popup_name).replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
     if site.geometry.geom_type == "Point":
         folium.CircleMarker([site.geometry.y, site.geometry.x], radius=9, color="#b2182b", fill=True,
                             tooltip=popup_name).add_to(built.map)
@@ -117,9 +121,25 @@ def compare():
 
 @bp.get("/stats")
 def stats():
+    """Sites, idle area and vacancy by city and district, and how current their data is: sites with a
+    survey date, the median age of the latest survey, and how many are out of date (older than
+    STALE_AFTER_DAYS, or never surveyed)."""
+    from datetime import date
+    from statistics import median
     s, q = _query()
-    rows = _rows(s.query(q.page(None, 0)).sites)
-    return render_template("stats.html", rows=rows)
+    sites = s.query(q.page(None, 0)).sites
+    rows, limit, today = _rows(sites), current_app.config["STALE_AFTER_DAYS"], date.today()
+    ages: dict[tuple, list] = {}
+    for site in sites:
+        age = (today - site.survey_date).days if site.survey_date else None
+        for key in ((site.city, None), (site.city, site.district or "—")):
+            ages.setdefault(key, []).append(age)
+    for r in rows:
+        group = ages.get((r["city"], r["district"]), [])
+        known = [a for a in group if a is not None]
+        r.update(dated=len(known), median_age_days=round(median(known)) if known else None,
+                 stale=sum(a > limit for a in known), never_surveyed=len(group) - len(known))
+    return render_template("stats.html", rows=rows, stale_after_days=limit)
 
 
 @bp.get("/export")

@@ -216,3 +216,40 @@ def test_the_seed_sites_are_on_the_map(seed_page):
     seed_page.click('#results a[data-id="qd-yunxin"]')
     assert "云芯产业园" in popup_text(seed_page, "云芯产业园")
     shot(seed_page, "seed-map")
+
+
+def test_out_of_date_markers_are_outlined_on_request(browser, gpkg_path, tmp_path):
+    """The checkbox outlines the sites whose latest survey is older than STALE_AFTER_DAYS or that were never
+    surveyed; the popup tells the age of the latest survey."""
+    from datetime import date
+    from tests.web import liveserver
+    days = (date.today() - date(2024, 4, 1)).days  # current: qd-a (2024-06-01), qd-d (units, 2024-07-01)
+    proc, url = liveserver.start(str(gpkg_path), tmp_path, {
+        "SITES_TILE_URL": "/_test/tile.svg?{z}/{x}/{y}", "SITES_BASEMAPS": "custom", "SITES_STALE_AFTER_DAYS": str(days)})
+    context = browser.new_context(viewport={"width": 1400, "height": 850}, locale="zh-CN")
+    pg = context.new_page()
+    outside, errors = [], []
+    pg.route("**/*", lambda r: r.continue_() if r.request.url.startswith(url) else
+             (outside.append(r.request.url), r.abort()))
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.base = url
+    outlined = ("Object.entries(window.SITEMAP.markers()).filter(([k, m]) => "
+                "(m.options.className || '').includes('stale-marker')).map(([k]) => k).sort()")
+    try:
+        open_map(pg)
+        assert pg.evaluate(outlined) == []
+        pg.check("#highlight-stale")
+        pg.wait_for_function(f"{outlined}.length === 3")
+        assert pg.evaluate(outlined) == ["qd-b", "qd-c", "qd-e"]  # qd-e was never surveyed
+        assert "stale=1" in pg.url and pg.locator("#stale-key").count() == 1
+        pg.click('#results a[data-id="qd-b"]')
+        text = popup_text(pg, "春峰里")
+        assert f"{(date.today() - date(2024, 1, 1)).days} 天前" in text and "数据过期" in text
+        shot(pg, "stale-highlight")
+        pg.uncheck("#highlight-stale")
+        pg.wait_for_function(f"{outlined}.length === 0")
+    finally:
+        context.close()
+        proc.terminate()
+        proc.wait(10)
+    assert outside == [] and errors == []

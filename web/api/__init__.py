@@ -37,6 +37,8 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/array-functions",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",  # web/api/writes.py
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
 ]
 QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 COLLECTIONS = {
@@ -256,6 +258,9 @@ def item(cid, fid):
         return render_template("api/item.html", feature=feature, fields=FIELDS)
     resp = jsonify(feature)
     resp.mimetype = geojson.GEOJSON
+    if cid == "sites":  # the version a write's If-Match must name (web/api/writes.py imports this module)
+        from .writes import etag
+        resp.set_etag(etag(site))
     return resp
 
 

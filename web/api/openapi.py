@@ -7,7 +7,7 @@ from __future__ import annotations
 from sites import vacancy
 from sites.model import STATUSES, KINDS, HERITAGE_GRADES, DATA_STATUSES
 from sites.query import PARAMS as FILTER_PARAMS
-from sites.schema import BY_NAME
+from sites.schema import BY_NAME, FIELDS
 
 from . import params
 
@@ -127,8 +127,10 @@ def openapi_document(base: str) -> dict:
                 "text/csv": {"schema": {"type": "string"}}}}, (400, 404)),
         "/collections/{collectionId}/items/{featureId}": _get(
             "One feature", "getFeature", [cid, fid, COMMON["f"], COMMON["crs"], COMMON["properties"]],
-            {"description": "Feature", "content": {"application/geo+json": {"schema": {"type": "object"}},
-                                                   "text/html": {"schema": {"type": "string"}}}}, (400, 404)),
+            {"description": "Feature (a site's JSON carries its ETag, which a write's If-Match names)",
+             "headers": {"ETag": {**ETAG, "required": False}},
+             "content": {"application/geo+json": {"schema": {"type": "object"}},
+                         "text/html": {"schema": {"type": "string"}}}}, (400, 404)),
         "/vacancy/summary": _get("Sites, idle area and vacancy rate by city and district", "getVacancySummary",
                                  summary_parameters(), _ok("Summary rows", csv=True)),
         "/vacancy/candidates": _get(
@@ -136,15 +138,23 @@ def openapi_document(base: str) -> dict:
             [*summary_parameters(), COMMON["limit"]], _ok(
                 f"Ranked candidates (min_idle_area defaults to {vacancy.DEFAULT_MIN_IDLE_M2:g} m² here)", csv=True)),
     }
+    paths["/collections/{collectionId}/items"].update(write_items_operations())
+    paths["/collections/{collectionId}/items/{featureId}"].update(write_item_operations(fid))
     return {
         "openapi": "3.0.3",
         "info": {"title": "城市更新园区载体图谱 API", "version": "1.0.0",
-                 "description": "OGC API – Features (Part 1 core, Part 3 CQL2 filtering) over the urban-renewal "
+                 "description": "OGC API – Features (Part 1 core, Part 3 CQL2 filtering, Part 4 create, replace, "
+                                "update and delete-as-retire with bearer tokens and If-Match) over the urban-renewal "
                                 "site inventory, plus vacancy summaries and incubation candidates.",
                  "license": {"name": "see the project README"}},
         "servers": [{"url": base or "/"}],
         "paths": paths,
-        "components": {"schemas": {
+        "components": {"securitySchemes": {"bearerAuth": BEARER}, "schemas": {
+            "siteFeature": site_feature_schema(),
+            "siteGeometry": {"type": "object", "required": ["type", "coordinates"], "description": "lon/lat WGS-84",
+                             "properties": {"type": {"type": "string", "enum": ["Point", "Polygon", "MultiPolygon"]},
+                                            "coordinates": {"type": "array"}}},
+            "siteMergePatch": merge_patch_schema(),
             "exception": {"type": "object", "required": ["code", "description"], "properties": {
                 "code": {"type": "string"}, "description": {"type": "string"}, "type": {"type": "string"},
                 "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"}}},
@@ -156,6 +166,139 @@ def openapi_document(base: str) -> dict:
                 "links": {"type": "array", "items": {"type": "object"}}}},
         }},
     }
+
+
+# --- writes (web/api/writes.py): OGC API – Features Part 4
+BEARER = {"type": "http", "scheme": "bearer",
+          "description": "An API token (python -m sites users token NAME), sent as 'Authorization: Bearer <token>'. "
+                         "Writes need an editor (their cities/districts only) or an admin; the session cookie of "
+                         "the web pages is never accepted for API writes."}
+ETAG = {"description": 'The site\'s version as a strong entity tag, "v<version>" (e.g. "v3"); every write of the '
+                       "site's record bumps it",
+        "required": True, "schema": {"type": "string", "pattern": '^"v[0-9]+"$'}}
+IF_MATCH = {"name": "If-Match", "in": "header", "required": True,
+            "description": 'The ETag of the version you edited (from GET or the previous write), e.g. "v3". '
+                           "Missing: 428; another version: 412 and nothing is written. '*' is refused with 428: "
+                           "it would overwrite changes made since you read the site (a lost update).",
+            "schema": {"type": "string", "minLength": 1}}
+_WRITE_ERRORS = {
+    400: "The body is not JSON, not a Feature, or names an unknown property, a value of the wrong type, an invalid "
+         "geometry or breaks a rule of the inventory: the message names the field",
+    401: "No bearer token, or an unknown or revoked one (every write without a token gets this)",
+    403: "The token's user is a viewer, or an editor outside their cities/districts (before or after the change)",
+    404: "No such site, or a collection other than sites",
+    409: "A site with this id exists already (retired ones too: ids are never reused)",
+    412: "If-Match names another version than the current one (someone else saved meanwhile): nothing was written",
+    413: "The body is larger than UPLOAD_MAX_MB",
+    415: "Wrong Content-Type",
+    428: "No If-Match, or If-Match: *",
+}
+
+
+def _error(code: int) -> dict:
+    out = {**EXCEPTION, "description": _WRITE_ERRORS[code]}
+    if code == 401:
+        out["headers"] = {"WWW-Authenticate": {"description": "Bearer (with error=invalid_token for a bad token)",
+                                               "required": True, "schema": {"type": "string", "pattern": "^Bearer"}}}
+    return out
+
+
+def _write_op(summary, op_id, description, parameters, ok, errors, body=None):
+    op = {"summary": summary, "operationId": op_id, "description": description, "parameters": parameters,
+          "security": [{"bearerAuth": []}], "responses": {**ok, **{str(c): _error(c) for c in errors}}}
+    if body:
+        op["requestBody"] = {"required": True, "content": body}
+    return op
+
+
+def write_items_operations() -> dict:
+    cid = {"name": "collectionId", "in": "path", "required": True, "schema": {"type": "string", "enum": ["sites"]}}
+    feature = {"schema": {"$ref": "#/components/schemas/siteFeature"}}
+    created = {"201": {"description": "Created: the site as stored, its Location and its ETag",
+                       "headers": {"Location": {"description": "The new site's URL", "required": True,
+                                                "schema": {"type": "string"}}, "ETag": ETAG},
+                       "content": {"application/geo+json": {"schema": {"type": "object"}}}}}
+    return {"post": _write_op(
+        "Add a site", "createFeature",
+        "A GeoJSON Feature in CRS84 (lon/lat WGS-84): its id (or properties.id) is the new site's id. "
+        "first_added and last_updated default to today. Audited as a create through the api channel.",
+        [cid], created, (400, 401, 403, 404, 409, 413, 415),
+        {"application/geo+json": feature, "application/json": feature})}
+
+
+def write_item_operations(fid: dict) -> dict:
+    cid = {"name": "collectionId", "in": "path", "required": True, "schema": {"type": "string", "enum": ["sites"]}}
+    feature = {"schema": {"$ref": "#/components/schemas/siteFeature"}}
+    changed = {"200": {"description": "The site as stored now, with its new ETag", "headers": {"ETag": ETAG},
+                       "content": {"application/geo+json": {"schema": {"type": "object"}}}}}
+    errors = (400, 401, 403, 404, 412, 413, 415, 428)
+    return {
+        "put": _write_op(
+            "Replace a site", "replaceFeature",
+            "Every writable property comes from the body; a missing optional one becomes null (except fields "
+            "confidential to you, which keep their values, first_added, which is kept, and last_updated, which "
+            "becomes today when anything changed unless the body gives another date). Read-only properties "
+            "(derived values, version, lon, lat) are "
+            "ignored, so a feature read with GET can be edited and sent back. Needs If-Match.",
+            [cid, fid, IF_MATCH], changed, errors, {"application/geo+json": feature, "application/json": feature}),
+        "patch": _write_op(
+            "Change some properties of a site", "updateFeature",
+            "A JSON merge patch (RFC 7396) of the feature: the properties to change (null removes one) and "
+            "optionally a new geometry. Read-only properties are refused. Needs If-Match.",
+            [cid, fid, IF_MATCH], changed, errors,
+            {"application/merge-patch+json": {"schema": {"$ref": "#/components/schemas/siteMergePatch"}}}),
+        "delete": _write_op(
+            "Retire a site (it is never deleted)", "deleteFeature",
+            "Sites are never deleted: DELETE sets the status to retired. The site stays readable here, in its "
+            "history and in exports on request; GET of the collection leaves it out unless include_retired. "
+            "Retiring a retired site changes nothing. Needs If-Match.",
+            [cid, fid, IF_MATCH], {"204": {"description": "Retired", "headers": {"ETag": ETAG}}},
+            (400, 401, 403, 404, 412, 428)),
+    }
+
+
+_OPENAPI_TYPES = {"string": {"type": "string"}, "enum": {"type": "string"}, "integer": {"type": "integer"},
+                  "number": {"type": "number"}, "boolean": {"type": "boolean"},
+                  "date": {"type": "string", "format": "date"}, "list": {"type": "array", "items": {"type": "string"}}}
+
+
+def _property_schemas(read_only: bool) -> dict:
+    out = {}
+    for f in FIELDS:
+        if (f.derived or f.name == "version") and not read_only:
+            continue
+        unit = f" ({f.unit})" if f.unit else ""
+        spec = dict(_OPENAPI_TYPES[f.type], description=f"{f.label_zh} {f.label_en}{unit}")
+        if f.enum:
+            spec["enum"] = list(f.enum) + ([] if f.required else [None])
+        if not f.required:
+            spec["nullable"] = True
+        if f.derived or f.name == "version":
+            spec["readOnly"] = True
+        out[f.name] = spec
+    if read_only:
+        out["lon"] = {"type": "number", "readOnly": True}
+        out["lat"] = {"type": "number", "readOnly": True}
+    return out
+
+
+def site_feature_schema() -> dict:
+    """A site to write: a GeoJSON Feature with the stored properties (no others)."""
+    required = [f.name for f in FIELDS if f.required and f.name != "id"]
+    return {"type": "object", "required": ["type", "geometry", "properties"], "properties": {
+        "type": {"type": "string", "enum": ["Feature"]},
+        "id": {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$", "maxLength": 64},
+        "geometry": {"$ref": "#/components/schemas/siteGeometry"},
+        "properties": {"type": "object", "required": required, "additionalProperties": False,
+                       "properties": _property_schemas(read_only=True)}}}
+
+
+def merge_patch_schema() -> dict:
+    return {"type": "object", "description": "RFC 7396: members to change; null removes an optional property",
+            "properties": {
+                "geometry": {"$ref": "#/components/schemas/siteGeometry"},
+                "properties": {"type": "object", "additionalProperties": False,
+                               "properties": _property_schemas(read_only=False)}}}
 
 
 def parameter_names(path: str) -> list[str]:

@@ -45,6 +45,45 @@
   control.addOverlay(heat, esc(T.heat));
   var historic = L.layerGroup();
   control.addOverlay(historic, esc(T.historic));
+  // ---- freshness: the age of each site's latest survey; out-of-date ones outlined on request
+  var S = cfg.lang === "zh" ?
+    { highlight: "突出显示过期数据（超过 {n} 天未调查）", age: "{n} 天前", never: "从未调查", stale: "数据过期" } :
+    { highlight: "Highlight out-of-date records (older than {n} days)", age: "{n} days ago", never: "never surveyed",
+      stale: "out of date" };
+  var STALE_COLOR = "#e7298a";
+  var highlightStale = new URLSearchParams(location.search).get("stale") === "1", lastDrawn = null;
+  function ageDays(d) {  // whole days from a YYYY-MM-DD date to today
+    if (!d) return null;
+    var p = String(d).split("-").map(Number), now = new Date();
+    return Math.round((Date.UTC(now.getFullYear(), now.getMonth(), now.getDate()) - Date.UTC(p[0], p[1] - 1, p[2])) / 864e5);
+  }
+  function isStale(p) { var a = ageDays(p.survey_date); return a === null || a > cfg.staleAfterDays; }
+  var staleControl = L.control({ position: "topright" });
+  staleControl.onAdd = function () {
+    var div = L.DomUtil.create("div", "leaflet-bar stale-control");
+    div.style.cssText = "background:#fff;padding:4px 8px;font-size:12px";
+    div.innerHTML = '<label style="margin:0;cursor:pointer"><input type="checkbox" id="highlight-stale"> ' +
+      esc(S.highlight.replace("{n}", cfg.staleAfterDays)) + "</label>";
+    L.DomEvent.disableClickPropagation(div);
+    return div;
+  };
+  staleControl.addTo(map);
+  var staleBox = document.getElementById("highlight-stale"), staleKey = document.createElement("div");
+  staleKey.id = "stale-key";
+  staleKey.innerHTML = '<i style="background:transparent;border:3px solid ' + STALE_COLOR + '"></i>' +
+    esc(S.stale + " (> " + cfg.staleAfterDays + ")");
+  staleBox.checked = highlightStale;
+  function showStaleKey() {
+    var legend = document.getElementById("legend");
+    if (highlightStale && legend && !staleKey.parentNode) legend.insertBefore(staleKey, legend.querySelector("small"));
+    if (!highlightStale && staleKey.parentNode) staleKey.parentNode.removeChild(staleKey);
+  }
+  staleBox.addEventListener("change", function () {
+    highlightStale = staleBox.checked;
+    showStaleKey(); pushState();
+    if (lastDrawn) draw(lastDrawn);
+  });
+  showStaleKey();
   var markers = {};  // site id -> layer, for the results list
   var openId = null;  // the site whose popup is open: reopened after a reload redraws the markers
 
@@ -73,6 +112,7 @@
   function pageParams() {
     var u = new URLSearchParams(location.search), out = new URLSearchParams();
     ["lang", "f"].forEach(function (k) { if (u.get(k)) out.set(k, u.get(k)); });
+    if (highlightStale) out.set("stale", "1");
     return out;
   }
   function pushState() {
@@ -135,13 +175,17 @@
       '%"></span></div><div class="occlegend">' + esc(T.leased) + " " + fmtArea(occ) + " · " + esc(T.idle) + " " +
       fmtArea(idle) + "</div>" : "";
     var precise = p.location_precision === "surveyed" || p.location_precision === "building";
+    var age = ageDays(p.survey_date);
     return '<div class="popup"><h3>' + esc(p.name_zh) + "</h3>" + (p.name_en ? "<h4>" + esc(p.name_en) + "</h4>" : "") +
       "<dl><dt>" + esc(T.address) + "</dt><dd>" + esc(p.address_zh || "—") + "</dd>" +
       "<dt>" + esc(T.former) + " → " + esc(T.current) + "</dt><dd>" + esc(p.former_use || "—") + " → " + esc(p.current_use || "—") + "</dd>" +
       "<dt>" + esc(T.heritage) + "</dt><dd>" + esc(label("heritage_grade", p.heritage_grade) || "—") + "</dd>" +
       "<dt>" + esc(T.status) + "</dt><dd>" + esc(label("status", p.status)) + "</dd>" +
       "<dt>" + esc(T.vacancy) + "</dt><dd>" + fmtPct(p.vacancy_rate) + "</dd></dl>" + bar +
-      '<p class="meta">' + esc(T.survey) + " " + esc(p.survey_date || "—") + " · " + esc(T.data) + " " +
+      '<p class="meta">' + esc(T.survey) + " " + esc(p.survey_date || "—") + ' <span class="survey-age">(' +
+      esc(age === null ? S.never : S.age.replace("{n}", age)) + ")</span>" +
+      (isStale(p) ? ' <b class="stale-note" style="color:' + STALE_COLOR + '">' + esc(S.stale) + "</b>" : "") +
+      " · " + esc(T.data) + " " +
       esc(label("data_status", p.occupancy_data_status || p.data_status)) +
       (precise ? "" : " · " + esc(T.approx) + " (" + esc(label("location_precision", p.location_precision)) + ")") +
       '</p><a class="details" href="/sites/' + encodeURIComponent(f.id) + '">' + esc(T.details) + " →</a></div>";
@@ -159,6 +203,7 @@
   var redrawing = false;
   function draw(fc) {
     redrawing = true;
+    lastDrawn = fc;
     var byStatus = {};
     order.forEach(function (s) { statusLayers[s].clearLayers(); byStatus[s] = []; });
     areas.clearLayers(); historic.clearLayers(); markers = {};
@@ -167,17 +212,20 @@
     fc.features.forEach(function (f) {
       var p = f.properties, g = shift(f.geometry), layer;
       var approx = p.location_precision === "district" || p.location_precision === "street";
+      var stale = highlightStale && isStale(p);  // outlined in its own colour, solid and thick
       if (g.type === "Point") {
         var ll = [g.coordinates[1], g.coordinates[0]];
-        layer = L.circleMarker(ll, { radius: radius(p.idle_area_m2), color: approx ? color(p.vacancy_rate) : "#333",
-          weight: approx ? 3 : 1, dashArray: approx ? "3 3" : null, fillColor: color(p.vacancy_rate),
-          fillOpacity: approx ? 0.25 : 0.85, className: "site-marker" });
+        layer = L.circleMarker(ll, { radius: radius(p.idle_area_m2),
+          color: stale ? STALE_COLOR : approx ? color(p.vacancy_rate) : "#333",
+          weight: stale ? 4 : approx ? 3 : 1, dashArray: approx && !stale ? "3 3" : null, fillColor: color(p.vacancy_rate),
+          fillOpacity: approx ? 0.25 : 0.85, className: stale ? "site-marker stale-marker" : "site-marker" });
         (byStatus[p.status] || byStatus[order[0]]).push(layer);  // added per status in bulk below
         if (p.idle_area_m2) heatPoints.push([ll[0], ll[1], Math.sqrt(p.idle_area_m2)]);
         if (p.in_historic_area) L.circleMarker(ll, { radius: radius(p.idle_area_m2) + 5, color: "#6a3d9a",
           weight: 2, fill: false }).addTo(historic);
       } else {
-        layer = L.geoJSON(g, { style: { color: color(p.vacancy_rate), weight: 2, dashArray: "6 4", fillOpacity: 0.08 } });
+        layer = L.geoJSON(g, { style: { color: stale ? STALE_COLOR : color(p.vacancy_rate), weight: stale ? 4 : 2,
+          dashArray: stale ? null : "6 4", fillOpacity: 0.08, className: stale ? "stale-marker" : "" } });
         layer.addTo(areas);
       }
       layer.bindPopup(function () { return popup(f); }, { maxWidth: 340 });  // built when opened

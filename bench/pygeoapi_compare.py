@@ -18,15 +18,17 @@ For each size N:
 5. ``api_bench.run`` against each, one after the other: p50/p95 per query type and
    every answer checked.
 
-Both servers run under the same WSGI server, werkzeug's ``run_simple`` (single
-thread, request log off), so the difference is the application.  Nothing listens on
-anything but 127.0.0.1; every process started here is stopped at the end, and the
-cluster and stores are removed (unless ``--keep``).
+Both apps run under the same WSGI server (``--server``: werkzeug's ``run_simple``,
+gunicorn's sync worker or granian; one process, one request at a time unless
+``--threaded``, request log off), so the difference is the application.  Nothing
+listens on anything but 127.0.0.1; every process started here is stopped at the end,
+and the cluster and stores are removed (unless ``--keep``).
 
 Tools it needs, installed when missing and running as root (Debian): ``postgresql``
 and ``postgresql-<major>-postgis-3``, ``gdal-bin`` (ogr2ogr).  pygeoapi goes into its
-own venv under /tmp (``PYGEOAPI_PINS``), never into the project's environment; it
-needs Python >= 3.12 (found on PATH, in ~/.pyenv, or given with ``--pygeoapi-python``).
+own venv under /tmp (``PYGEOAPI_PINS``, the servers included), never into the project's
+environment, whose servers come from requirements-dev.txt; it needs Python >= 3.12 (found
+on PATH, in ~/.pyenv, or given with ``--pygeoapi-python``).
 
 Figures are printed, never asserted.  The exit status is 1 when an answer was wrong.
 """
@@ -40,6 +42,7 @@ import os
 import platform
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -54,33 +57,49 @@ if str(REPO) not in sys.path:  # run as a script: python bench/pygeoapi_compare.
 from bench import api_bench, synthetic  # noqa: E402
 from sites.stores import open_store  # noqa: E402
 
+#: the WSGI servers both apps can run under (--server), pinned; ours come from requirements-dev.txt
+SERVER_PINS = {"gunicorn": "gunicorn==27.0.1", "granian": "granian==2.8.7"}
+SERVERS = ("werkzeug", *SERVER_PINS)
 #: pygeoapi and what its PostgreSQL provider imports, pinned (the versions this was measured with)
 PYGEOAPI_PINS = ("pygeoapi==0.24.0", "SQLAlchemy==2.1.9", "GeoAlchemy2==0.20.0", "psycopg2-binary==2.9.13",
-                 "pygeofilter==0.4.0", "Flask==3.1.3", "Werkzeug==3.1.9")
+                 "pygeofilter==0.4.0", "Flask==3.1.3", "Werkzeug==3.1.9", *SERVER_PINS.values())
 PYGEOAPI_MIN_PYTHON = (3, 12)  # pygeoapi 0.22 and later
 TARGET = 5.0  # the speed-up the issue asks for: ours p50 at least 5x lower
-#: the B-tree indexes of our store's sites table (sites/stores/gpkg), mirrored in PostgreSQL
-OUR_INDEXES = ("city", "district", "status", "kind", "leasable_area_m2", "last_updated")
 
 SERVE = '''\
+import os
 import sys
-from werkzeug.serving import WSGIRequestHandler, run_simple
 
-
-class Quiet(WSGIRequestHandler):
-    def log_request(self, *args, **kwargs):
-        pass
-
-
-kind, port, threaded = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "threaded"
-if kind == "ours":
-    sys.path.insert(0, sys.argv[4])
+if os.environ["BENCH_APP"] == "ours":
+    sys.path.insert(0, os.environ["BENCH_REPO"])
     from web import create_app
-    app = create_app({"STORE_URL": sys.argv[5], "SECRET_KEY": "bench"})
+    app = create_app({"STORE_URL": os.environ["BENCH_STORE"], "SECRET_KEY": "bench"})
 else:  # PYGEOAPI_CONFIG and PYGEOAPI_OPENAPI are in the environment
     from pygeoapi.flask_app import APP as app
-run_simple("127.0.0.1", port, app, threaded=threaded, request_handler=Quiet)
+
+if __name__ == "__main__":  # werkzeug's development server; gunicorn and granian import app from here
+    from werkzeug.serving import WSGIRequestHandler, run_simple
+
+    class Quiet(WSGIRequestHandler):
+        def log_request(self, *args, **kwargs):
+            pass
+
+    run_simple("127.0.0.1", int(sys.argv[1]), app, threaded=sys.argv[2] == "threaded", request_handler=Quiet)
 '''
+
+
+def serve_command(server: str, python: str, workdir: Path, port: int, threaded: bool) -> list[str]:
+    """The command that serves serve.py's app on 127.0.0.1:port: one process, one request at a time
+    (or a pool of 8 threads when threaded), no access log."""
+    if server == "werkzeug":
+        return [python, str(workdir / "serve.py"), str(port), "threaded" if threaded else "single"]
+    if server == "gunicorn":  # the sync worker, or gthread with 8 threads
+        return [python, "-m", "gunicorn", "--workers", "1", "--threads", "8" if threaded else "1",
+                "--bind", f"127.0.0.1:{port}", "--chdir", str(workdir), "--log-level", "warning", "serve:app"]
+    return [python, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+            "--workers", "1", "--blocking-threads", "8" if threaded else "1", "--no-ws", "--log-level", "warning",
+            "--working-dir", str(workdir), "serve:app"]
+
 
 PYGEOAPI_CONFIG = """\
 server:
@@ -221,6 +240,22 @@ def pygeoapi_venv(python: str) -> Path:
 
 # --------------------------------------------------------------------------- PostgreSQL
 
+def store_indexes(gpkg: Path) -> list[tuple[str, list[str]]]:
+    """The B-tree indexes on columns of our store's sites table, read from the file, to be mirrored
+    in PostgreSQL.  Left out: the unique index on id (ogr2ogr brings that constraint over) and the
+    indexes on expressions (vacancy rate, idle area), which only our store has."""
+    conn = sqlite3.connect(f"file:{gpkg}?mode=ro", uri=True)
+    try:
+        out = []
+        for _, name, unique, origin, _ in conn.execute("PRAGMA index_list(sites)").fetchall():
+            columns = [r[2] for r in conn.execute(f"PRAGMA index_info(\"{name}\")")]
+            if origin == "c" and all(columns):
+                out.append((name, columns))
+        return sorted(out)
+    finally:
+        conn.close()
+
+
 class Cluster:
     """A throwaway PostgreSQL cluster on 127.0.0.1, its data directory under /tmp."""
 
@@ -256,8 +291,8 @@ class Cluster:
         t = time.perf_counter()
         run(["ogr2ogr", "-f", "PostgreSQL", f"PG:{self.dsn()}", str(gpkg), "sites", "-nln", "sites",
              "-overwrite", "-lco", "GEOMETRY_NAME=geom", "-lco", "FID=fid", "-where", "status <> 'retired'"])
-        for column in OUR_INDEXES:
-            self.sql(f'CREATE INDEX sites_{column} ON sites ("{column}")')
+        for name, columns in store_indexes(gpkg):
+            self.sql(f'CREATE INDEX "{name}" ON sites ({", ".join(chr(34) + c + chr(34) for c in columns)})')
         self.sql("VACUUM ANALYZE sites")
         return time.perf_counter() - t
 
@@ -272,20 +307,17 @@ class Cluster:
 # --------------------------------------------------------------------------- servers
 
 class Server:
-    """One WSGI app in its own process on 127.0.0.1 (werkzeug run_simple, request log off)."""
+    """One WSGI app in its own process on 127.0.0.1 under the chosen server (request log off)."""
 
-    def __init__(self, name: str, python: str, args: list[str], workdir: Path, threaded: bool, env=None,
-                 port: int | None = None):
+    def __init__(self, name: str, python: str, app_env: dict, workdir: Path, args, port: int | None = None):
         self.name, self.port = name, port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        script = workdir / "serve.py"
-        script.write_text(SERVE)
+        (workdir / "serve.py").write_text(SERVE)
         self.log = workdir / f"{name}.log"
         self._log = open(self.log, "w")  # noqa: SIM115  (the child writes to it until stop())
-        self.proc = subprocess.Popen([python, str(script), args[0], str(self.port),
-                                      "threaded" if threaded else "single", *args[1:]],
-                                     stdout=self._log, stderr=subprocess.STDOUT,
-                                     env={**os.environ, **(env or {})}, start_new_session=True)
+        self.proc = subprocess.Popen(serve_command(args.server, python, workdir, self.port, args.threaded),
+                                     stdout=self._log, stderr=subprocess.STDOUT, cwd=workdir,
+                                     env={**os.environ, **app_env}, start_new_session=True)
 
     def wait(self, timeout=90.0) -> None:
         deadline = time.monotonic() + timeout
@@ -312,14 +344,14 @@ class Server:
         self._log.close()
 
 
-def start_pygeoapi(venv: Path, cluster: Cluster, workdir: Path, threaded: bool) -> Server:
+def start_pygeoapi(venv: Path, cluster: Cluster, workdir: Path, args) -> Server:
     port = free_port()  # pygeoapi's config names its own URL, so the port is chosen first
     config, openapi = workdir / "pygeoapi-config.yml", workdir / "pygeoapi-openapi.yml"
     config.write_text(PYGEOAPI_CONFIG.format(port=port, pg_port=cluster.port))
     env = {"PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)}
     run([str(venv / "bin/pygeoapi"), "openapi", "generate", str(config), "--output-file", str(openapi)],
         env={**os.environ, **env})
-    return Server("pygeoapi", str(venv / "bin/python"), ["pygeoapi"], workdir, threaded, env, port)
+    return Server("pygeoapi", str(venv / "bin/python"), {"BENCH_APP": "pygeoapi", **env}, workdir, args, port)
 
 
 # --------------------------------------------------------------------------- one size
@@ -359,8 +391,9 @@ def one_size(n: int, args, venv: Path, cluster: Cluster, workdir: Path) -> dict:
 
     servers = []
     try:
-        servers.append(Server("ours", sys.executable, ["ours", str(REPO), str(gpkg)], workdir, args.threaded))
-        servers.append(start_pygeoapi(venv, cluster, workdir, args.threaded))
+        servers.append(Server("ours", sys.executable, {"BENCH_APP": "ours", "BENCH_REPO": str(REPO),
+                                                       "BENCH_STORE": str(gpkg)}, workdir, args))
+        servers.append(start_pygeoapi(venv, cluster, workdir, args))
         clients = {}
         for server in servers:
             server.wait()
@@ -409,7 +442,16 @@ def _mark(result: dict) -> str:
     return "yes" if result["correct"] else "**no**"
 
 
-def environment(venv: Path, cluster: Cluster) -> dict:
+def server_version(python: str, server: str) -> str:
+    """The server's name and version in that Python, or a SystemExit naming what to install."""
+    p = subprocess.run([python, "-c", f"import importlib.metadata as m; print(m.version({server!r}))"],
+                       capture_output=True, text=True)
+    if p.returncode:
+        raise SystemExit(f"{server} is not installed for {python}: pip install -r requirements-dev.txt")
+    return f"{server} {p.stdout.strip()}"
+
+
+def environment(venv: Path, cluster: Cluster, args) -> dict:
     def out(cmd):
         try:
             return subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout.strip()
@@ -425,6 +467,9 @@ def environment(venv: Path, cluster: Cluster) -> dict:
         "postgis": cluster.sql("SELECT postgis_lib_version()"),
         "gdal": out(["ogr2ogr", "--version"]),
         "ours_python": platform.python_version(),
+        "server": server_version(sys.executable, args.server),
+        "pygeoapi_server": server_version(str(venv / "bin/python"), args.server),
+        "threaded": args.threaded,
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
     }
@@ -436,8 +481,11 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", default="1000,10000,100000", help="comma-separated site counts")
     ap.add_argument("--repeat", type=int, default=30, help="timed requests per query type (default 30)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--server", choices=SERVERS, default="gunicorn",
+                    help="the WSGI server both apps run under, one process each (default gunicorn)")
     ap.add_argument("--threaded", action="store_true",
-                    help="run both servers with werkzeug's threaded=True (a thread per request, as `flask run`)")
+                    help="serve requests from threads (werkzeug: a thread per request, as `flask run`; "
+                         "gunicorn and granian: 8 threads) instead of one at a time")
     ap.add_argument("--pygeoapi-python", help="a Python >= 3.12 for pygeoapi's venv")
     ap.add_argument("--out", type=Path, metavar="DIR", help="also write DIR/pygeoapi_compare.json")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (stores, configs, server logs)")
@@ -452,11 +500,12 @@ def main(argv=None) -> int:
     all_results, env = {}, {}
     try:
         cluster.start()
-        env = environment(venv, cluster)
+        env = environment(venv, cluster, args)
         say(f"pygeoapi: {', '.join(env['pygeoapi_venv'])} ({env['pygeoapi_python']}), PostgreSQL provider")
         say(f"PostgreSQL {env['postgresql']} + PostGIS {env['postgis']} on 127.0.0.1:{cluster.port}; {env['gdal']}")
-        say(f"ours: Python {env['ours_python']}; both under werkzeug run_simple, "
-            f"{'threaded' if args.threaded else 'single-threaded'}; {args.repeat} timed requests per query type")
+        say(f"ours: Python {env['ours_python']}; both under {env['server']} (pygeoapi's: {env['pygeoapi_server']}), "
+            f"one process, {'threaded' if args.threaded else 'one request at a time'}; "
+            f"{args.repeat} timed requests per query type")
         for n in sizes:
             all_results[str(n)] = one_size(n, args, venv, cluster, workdir)
     finally:
@@ -474,7 +523,8 @@ def main(argv=None) -> int:
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "pygeoapi_compare.json").write_text(json.dumps(
-            {"sizes": sizes, "repeat": args.repeat, "seed": args.seed, "threaded": args.threaded,
+            {"sizes": sizes, "repeat": args.repeat, "seed": args.seed, "server": args.server,
+             "threaded": args.threaded,
              "environment": env, "results": all_results}, ensure_ascii=False, indent=1), encoding="utf-8")
     if wrong:
         say("\nWRONG ANSWERS: " + "; ".join(f"{server} {q} at {int(n):,}" for n, server, q in wrong))

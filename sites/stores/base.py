@@ -15,18 +15,20 @@ same transaction: who (the transaction's Actor), when, what, before and after.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from ..accounts import User, validate_user
 from ..audit import Actor, Change, ChangeFilter, site_delta, site_record, survey_record, units_record
 from ..errors import Conflict, NotFound
 from ..model import District, Site, Survey, Unit, current_occupancy
 from ..query import Query
+from ..schema import property_names, site_properties
 from ..validation import validate_site, validate_survey, validate_units
 
 
@@ -34,6 +36,29 @@ from ..validation import validate_site, validate_survey, validate_units
 class Page:
     sites: list[Site]
     number_matched: int
+
+
+@dataclass(frozen=True)
+class FeaturePage:
+    """A page as GeoJSON: ``features`` is the JSON array of its features, UTF-8 encoded."""
+    features: bytes
+    number_returned: int
+    number_matched: int
+
+
+#: every property of a site's GeoJSON feature, in order (sites.schema.site_properties less id)
+PROPERTIES: tuple[str, ...] = tuple(property_names())
+
+
+def site_feature(site: Site, properties: Sequence[str] = PROPERTIES) -> dict:
+    """A site as a GeoJSON Feature with exactly the listed properties, in that order (id and
+    unknown names are left out)."""
+    props = site_properties(site)
+    geom = site.geometry
+    geometry = {"type": "Point", "coordinates": [geom.x, geom.y]} if geom.geom_type == "Point" \
+        else geom.__geo_interface__
+    return {"type": "Feature", "id": site.id, "geometry": geometry,
+            "properties": {k: props[k] for k in properties if k in props and k != "id"}}
 
 
 class SiteStore(ABC):
@@ -46,6 +71,14 @@ class SiteStore(ABC):
     @abstractmethod
     def query(self, q: Query) -> Page:
         """Sites matching q.filter, sorted by q.sortby then id, paged by q.limit/q.offset."""
+
+    def query_geojson(self, q: Query, properties: Sequence[str]) -> FeaturePage:
+        """The same page as GeoJSON features with exactly the listed properties (see site_feature).
+        A backend may render them itself (the GeoPackage store does, in SQL)."""
+        page = self.query(q)
+        features = [site_feature(site, properties) for site in page.sites]
+        return FeaturePage(json.dumps(features, ensure_ascii=False, separators=(",", ":")).encode(), len(features),
+                           page.number_matched)
 
     @abstractmethod
     def surveys(self, site_id: str) -> list[Survey]:

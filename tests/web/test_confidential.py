@@ -104,3 +104,38 @@ def test_a_viewer_can_filter_by_rent(client):
     resp = client.get("/export?format=geojson&filter=rent_cny_per_m2_day<2")
     ids = [f["id"] for f in json.loads(resp.data)["features"]]
     assert "qd-a" in ids
+
+
+API_PATHS = ["/collections/sites/items", "/collections/sites/items?f=csv", "/collections/sites/items?f=html",
+             "/collections/sites/items/qd-a", "/collections/sites/items/qd-a?f=html",
+             "/collections/sites/items?bbox=120,36,121,37&properties=name_zh,status"]
+
+
+@pytest.mark.parametrize("path", API_PATHS)
+def test_the_api_leaves_confidential_fields_out_for_anonymous(client, path):
+    text = client.get(path).get_data(as_text=True)
+    assert "rent_cny_per_m2_day" not in text and "operator_contact" not in text and CONTACT not in text
+
+
+@pytest.mark.parametrize("path", API_PATHS[:4])
+def test_the_api_gives_them_to_a_viewer(client, path):
+    text = client.get(path, headers=bearer("viewer")).get_data(as_text=True)
+    assert "rent_cny_per_m2_day" in text
+
+
+def test_asking_for_a_confidential_property_is_an_unknown_property(client):
+    resp = client.get("/collections/sites/items?properties=name_zh,rent_cny_per_m2_day")
+    assert resp.status_code == 400 and "rent_cny_per_m2_day" in resp.get_json()["description"]
+    assert client.get("/collections/sites/items?filter=rent_cny_per_m2_day<2").status_code == 400
+    assert client.get("/collections/sites/items?filter=rent_cny_per_m2_day<2", headers=bearer("viewer")).status_code == 200
+
+
+def test_the_map_popups_come_from_the_api_without_them(client):
+    """The map's script asks the items endpoint for its popup properties: none is confidential."""
+    from pathlib import Path
+    import re as _re
+    script = (Path(__file__).resolve().parents[2] / "web/static/js/sitemap.js").read_text(encoding="utf-8")
+    shown = _re.search(r"var SHOWN = \[(.*?)\]", script, _re.S).group(1)
+    asked = [n.strip().strip('"') for n in shown.split(",")]
+    resp = client.get("/collections/sites/items?properties=" + ",".join(asked))
+    assert resp.status_code == 200 and not {"rent_cny_per_m2_day", "operator_contact"} & set(asked)

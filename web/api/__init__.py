@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, jsonify, make_response, render_templat
 
 from sites import NotFound, build_query
 from sites.query import feature_schema, queryables_schema
-from sites.schema import FIELDS
+from sites.schema import FIELDS, property_names
 
 from .. import auth
 from ..errors import error_response
@@ -185,29 +185,32 @@ def items(cid):
     params.check_known(request.args, params.ITEMS_PARAMS)
     fmt = params.output_format(request.args, request.accept_mimetypes)
     limit, offset = params.limit(request.args), params.offset(request.args)
-    props = params.properties(request.args)
+    hidden = auth.hidden()
+    props = params.properties(request.args, hidden)
+    shown = props or (geojson.PROPERTIES if not hidden else property_names(hidden))
     dt = params.datetime_filter(request.args)
     s = store()
     q = build_query(params.query_params(request.args), district_geometry=s.district_geometry,
-                    extra=(dt,) if dt is not None else ())
-    page = s.query(q.page(limit, offset))
+                    extra=(dt,) if dt is not None else (), hidden=hidden).page(limit, offset)
+    base = f"{base_url()}/collections/sites/items"
+    if fmt == "json":  # the hot path: features rendered by the store, spliced into the response
+        found = s.query_geojson(q, shown)
+        links = geojson.paging_links(base, request.args, offset, limit, found.number_returned, found.number_matched)
+        body = geojson.collection_json(found, links, geojson.time_stamp())
+        return current_app.response_class(body, mimetype=geojson.GEOJSON)
+    page = s.query(q)
     if fmt == "csv":
-        resp = make_response(geojson.sites_csv(page.sites, props))
+        resp = make_response(geojson.sites_csv(page.sites, [n for n in shown if n not in ("lon", "lat")]))
         resp.mimetype = "text/csv"
         resp.headers["Content-Disposition"] = "inline; filename=sites.csv"
         return resp
-    base = f"{base_url()}/collections/sites/items"
     data = {"type": "FeatureCollection",
-            "features": [geojson.site_feature(site, props) for site in page.sites],
-            "numberMatched": page.number_matched, "numberReturned": len(page.sites),
-            "timeStamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "features": [geojson.site_feature(site, shown) for site in page.sites],
+            "numberMatched": page.number_matched, "numberReturned": len(page.sites), "timeStamp": geojson.time_stamp(),
             "links": geojson.paging_links(base, request.args, offset, limit, len(page.sites), page.number_matched,
-                                          "text/html" if fmt == "html" else geojson.GEOJSON)}
-    if fmt == "html":
-        return render_template("api/items.html", data=data, fields=FIELDS, props=props)
-    resp = jsonify(data)
-    resp.mimetype = geojson.GEOJSON
-    return resp
+                                          "text/html")}
+    return render_template("api/items.html", data=data, fields=[f for f in FIELDS if f.name not in hidden],
+                           props=props)
 
 
 def district_items():
@@ -248,14 +251,15 @@ def item(cid, fid):
             raise NotFound(f"no district {fid!r}")
         feature = geojson.district_feature(found[0])
     else:
+        hidden = auth.hidden()
         site = store().get(fid)
-        feature = geojson.site_feature(site, params.properties(request.args))
+        feature = geojson.site_feature(site, params.properties(request.args, hidden) or property_names(hidden))
     base = f"{base_url()}/collections/{cid}/items/{fid}"
     feature["links"] = [{"rel": "self", "type": geojson.GEOJSON, "href": base},
                         {"rel": "alternate", "type": "text/html", "href": f"{base}?f=html"},
                         {"rel": "collection", "type": "application/json", "href": f"{base_url()}/collections/{cid}"}]
     if params.output_format(request.args, request.accept_mimetypes) == "html":
-        return render_template("api/item.html", feature=feature, fields=FIELDS)
+        return render_template("api/item.html", feature=feature)
     resp = jsonify(feature)
     resp.mimetype = geojson.GEOJSON
     if cid == "sites":  # the version a write's If-Match must name (web/api/writes.py imports this module)

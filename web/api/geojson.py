@@ -4,25 +4,33 @@ from __future__ import annotations
 
 import csv
 import io
-from urllib.parse import quote, urlencode
+import json
+import time
+from urllib.parse import quote
 
 from sites.schema import FIELDS, site_properties
+from sites.stores.base import PROPERTIES, site_feature as _feature
 
 GEOJSON = "application/geo+json"
+__all__ = ["GEOJSON", "PROPERTIES", "site_feature", "collection_json", "time_stamp", "district_feature",
+           "paging_links", "sites_csv"]
 
 
 def site_feature(site, properties: list[str] | None = None) -> dict:
-    props = site_properties(site)
-    props.pop("id")
-    if properties is not None:
-        props = {k: props[k] for k in properties if k in props}
-    return {"type": "Feature", "id": site.id, "geometry": geometry(site.geometry), "properties": props}
+    """A site as a Feature: every property (PROPERTIES), or only the listed ones in that order."""
+    return _feature(site, PROPERTIES if properties is None else properties)
 
 
-def geometry(geom) -> dict:
-    if geom.geom_type == "Point":  # most sites: skip shapely's generic mapping
-        return {"type": "Point", "coordinates": [geom.x, geom.y]}
-    return geom.__geo_interface__
+def time_stamp() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def collection_json(found, links: list, time_stamp: str) -> bytes:
+    """A FeatureCollection (UTF-8 JSON) around a page's features that are already JSON
+    (store.query_geojson): the features are spliced in, never parsed or encoded again."""
+    rest = json.dumps({"numberMatched": found.number_matched, "numberReturned": found.number_returned,
+                       "timeStamp": time_stamp, "links": links}, ensure_ascii=False, separators=(",", ":"))
+    return b"".join((b'{"type":"FeatureCollection","features":', found.features, b",", rest[1:].encode()))
 
 
 def district_feature(d) -> dict:
@@ -32,23 +40,35 @@ def district_feature(d) -> dict:
 
 def page_url(base: str, args, **changes) -> str:
     """The same request with some parameters changed, percent-encoded (never '+')."""
-    pairs = [(k, v) for k, v in args.items(multi=True) if k not in changes]
-    pairs += [(k, str(v)) for k, v in changes.items() if v is not None]
-    return f"{base}?{urlencode(pairs, quote_via=quote)}" if pairs else base
+    return _PageUrls(base, args).url(**changes)
+
+
+class _PageUrls:
+    """page_url for several links of one request: each parameter is percent-encoded once."""
+
+    def __init__(self, base: str, args):
+        self.base = base
+        self.pairs = [(k, f"{quote(k, safe='')}={quote(v, safe='')}") for k, v in args.items(multi=True)]
+
+    def url(self, **changes) -> str:
+        parts = [encoded for k, encoded in self.pairs if k not in changes]
+        parts += [f"{quote(k, safe='')}={quote(str(v), safe='')}" for k, v in changes.items() if v is not None]
+        return f"{self.base}?{'&'.join(parts)}" if parts else self.base
 
 
 def paging_links(base: str, args, offset: int, limit: int, returned: int, matched: int, media=GEOJSON) -> list:
-    links = [{"rel": "self", "type": media, "title": "this page", "href": page_url(base, args)}]
+    urls = _PageUrls(base, args)
+    links = [{"rel": "self", "type": media, "title": "this page", "href": urls.url()}]
     for fmt, media_type in (("json", GEOJSON), ("html", "text/html"), ("csv", "text/csv")):
         if media_type != media:
             links.append({"rel": "alternate", "type": media_type, "title": f"this page as {fmt}",
-                          "href": page_url(base, args, f=fmt)})
+                          "href": urls.url(f=fmt)})
     if offset + returned < matched:
         links.append({"rel": "next", "type": media, "title": "next page",
-                      "href": page_url(base, args, offset=offset + limit, limit=limit)})
+                      "href": urls.url(offset=offset + limit, limit=limit)})
     if offset > 0:
         links.append({"rel": "prev", "type": media, "title": "previous page",
-                      "href": page_url(base, args, offset=max(0, offset - limit), limit=limit)})
+                      "href": urls.url(offset=max(0, offset - limit), limit=limit)})
     return links
 
 

@@ -97,13 +97,14 @@ def bbox(args) -> str | None:
     return ",".join(parts)
 
 
-def properties(args) -> list[str] | None:
+def properties(args, hidden: frozenset[str] = frozenset()) -> list[str] | None:
+    """The requested property subset; a confidential one the caller may not see is as unknown."""
     value = one(args, "properties")
     names = [p.strip() for p in (value or "").split(",") if p.strip()]
     if not names:
         return None
     for name in names:
-        if name not in BY_NAME:
+        if name not in BY_NAME or name in hidden:
             raise FilterError(f"unknown property {name!r}", parameter="properties")
     return names
 

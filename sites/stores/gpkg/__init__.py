@@ -40,8 +40,8 @@ from ...evaluate import search_text
 from ...model import District, Occupancy, Site, Survey, Unit
 from ...query import Query
 from ...schema import FIELDS, STORED
-from ..base import Page, SiteStore, Writer
-from . import blob, sql
+from ..base import FeaturePage, Page, SiteStore, Writer
+from . import blob, features, sql
 
 SRS_ID = 4326
 POOL_SIZE = 8  # idle connections kept for reuse
@@ -128,6 +128,9 @@ def _schema_ddl() -> list[str]:
         # covering indexes for the commonest filters, in the default order (by id)
         'CREATE INDEX sites_status_id ON sites(status, id)',
         'CREATE INDEX sites_city_status_id ON sites(city, status, id)',
+        # "idle buildings of more than N m²", the incubation question, answered (and counted) from an index
+        'CREATE INDEX sites_status_gross ON sites(status, gross_floor_area_m2)',
+        'CREATE INDEX sites_status_leasable ON sites(status, leasable_area_m2)',
         # the derived properties, exactly as queries compute them (sites.stores.gpkg.sql.DERIVED_SQL)
         *(f'CREATE INDEX sites_{name} ON sites({sql.DERIVED_SQL[name].replace("s.", "")})'
           for name in ("vacancy_rate", "idle_area_m2")),
@@ -249,30 +252,22 @@ class GeoPackageStore(SiteStore):
         return site
 
     def query(self, q: Query) -> Page:
-        """The page's fids and the count, then only the page's full rows.
-
-        A filter with a per-row test (spatial, distance, free text) is evaluated once, the count
-        coming from a window function; any other filter runs as two indexed queries (count, page),
-        which lets an index serve the sort."""
-        t = sql.Translator()
-        where = t.where(q.filter) if q.filter is not None else "1"
-        page = [-1 if q.limit is None else q.limit, q.offset]
-        order = sql.order_by(q.sortby)
+        """The page's fids and the count (sql.page), then only the page's full rows."""
         with self._conn() as conn:
             conn.execute("BEGIN")
-            if t.expensive:
-                hits = conn.execute(f"SELECT s.fid, COUNT(*) OVER () FROM sites s WHERE {where} "
-                                    f"ORDER BY {order} LIMIT ? OFFSET ?", t.params + page).fetchall()
-                matched = hits[0][1] if hits else None
-            else:
-                hits = conn.execute(f"SELECT s.fid FROM sites s WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
-                                    t.params + page).fetchall()
-                matched = None
-            if matched is None:
-                matched = conn.execute(f"SELECT COUNT(*) FROM sites s WHERE {where}", t.params).fetchone()[0]
-            rows = _rows_by_fid(conn, [h[0] for h in hits])
+            fids, matched = sql.page(conn, q)
+            rows = _rows_by_fid(conn, fids)
             conn.execute("COMMIT")
         return Page(_sites(rows), matched)
+
+    def query_geojson(self, q: Query, properties) -> FeaturePage:
+        """The page as GeoJSON text rendered by SQLite (features.render), equal to the base class's."""
+        with self._conn() as conn:
+            conn.execute("BEGIN")
+            fids, matched = sql.page(conn, q)
+            text = features.render(conn, fids, properties)
+            conn.execute("COMMIT")
+        return FeaturePage(text, len(fids), matched)
 
     def extent(self):
         with self._conn() as conn:

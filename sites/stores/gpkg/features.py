@@ -1,0 +1,137 @@
+"""Sites as GeoJSON features, rendered by SQLite: the API's hot path.
+
+One SELECT turns the page's rows into the text of their GeoJSON features
+(``json_object``), so no Site record, no dict and no ``json.dumps`` is made per
+site.  The result equals what the Python rendering (``sites.stores.base.site_feature``,
+over ``sites.schema.site_properties``) gives for the same site, value for value and
+type for type (tests/web/test_geojson_sql.py pins it):
+
+- the properties are exactly the names the caller lists, in that order (a name twice
+  counts once, ``id`` and unknown names are left out): the list is the only source of
+  what is emitted, so a caller that may not show a property simply leaves it out;
+- stored floats, idle area and vacancy rate are rounded to 6 decimals as Python's
+  ``round`` does; occupied area is not rounded; derived properties are computed by the
+  same SQL as filters use (``sql.DERIVED_SQL``);
+- lists, booleans, dates and NULLs become JSON arrays, true/false, ISO text and null;
+- geometry, lon and lat come from small SQL functions (``sql._sites_geojson``,
+  ``sql._sites_lonlat``, or ``sql._sites_feature_tail`` for all three at once when lon and
+  lat are the last properties, as by default) that write coordinates as Python does.
+
+SQLite's ``json_object`` writes a float with 15 significant digits and its ``round``
+rounds the decimal text half away from zero, where Python's rounds the exact binary
+value; so a float goes through SQLite's arithmetic only where the result is provably
+the same (magnitude below 1e7, not within 0.01 units of the 6th decimal of a tie),
+and otherwise through ``sites_json_number`` (Python's repr).
+
+Names and SQL come only from the schema: nothing from the request is spliced in.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Iterable
+
+from ...schema import FIELDS
+from ..base import PROPERTIES
+from .sql import DERIVED_SQL
+
+_PAIRS = 60  # name/value pairs a json_object call
+
+#: below this magnitude a value with 6 decimals has at most 13 significant digits, which
+#: json_object's 15 write exactly, and x * 1e6 is exact to about 0.001
+_SAFE = "1e7"
+
+
+def _round6(x: str) -> str:
+    """Python's round(x, 6) as a JSON value: exact arithmetic unless x is near a tie."""
+    a = f"abs({x})"
+    return (f"(CASE WHEN {x} IS NULL THEN NULL WHEN {a} < {_SAFE} AND "
+            f"abs({a} * 1e6 - CAST({a} * 1e6 AS INTEGER) - 0.5) > 0.01 THEN round({x} * 1e6) / 1e6 "
+            f"ELSE json(sites_json_number({x}, 6)) END)")
+
+
+def _exact(x: str) -> str:
+    """A float unrounded: json_object's 15 digits are exact when x is the double nearest to a
+    number with at most 6 decimals (k / 1e6 is then exactly x), else Python's repr."""
+    return (f"(CASE WHEN {x} IS NULL THEN NULL WHEN abs({x}) < {_SAFE} AND {x} = round({x} * 1e6) / 1e6 "
+            f"THEN {x} ELSE json(sites_json_number({x}, NULL)) END)")
+
+
+def _stored(name: str, kind: str) -> str:
+    x = f's."{name}"'
+    if kind == "number":
+        return _round6(x)
+    if kind == "boolean":
+        return f"(CASE WHEN {x} IS NULL THEN NULL WHEN {x} THEN json('true') ELSE json('false') END)"
+    if kind == "list":  # stored as JSON text, an empty list as NULL
+        return f"(CASE WHEN {x} IS NULL THEN json('[]') ELSE json({x}) END)"
+    return x  # string, enum, integer, date (ISO text)
+
+
+def _property_sql() -> dict[str, str]:
+    """Property name -> SQL of its JSON value, for every name in PROPERTIES."""
+    out = {f.name: _stored(f.name, f.type) for f in FIELDS if not f.derived and f.name != "id"}
+    out["version"] = "s.version"
+    derived = {"survey_date": DERIVED_SQL["survey_date"],
+               "occupied_area_m2": _exact(DERIVED_SQL["occupied_area_m2"]),
+               "tenant_count": DERIVED_SQL["tenant_count"],
+               "idle_area_m2": _round6(DERIVED_SQL["idle_area_m2"]),
+               "vacancy_rate": _round6(DERIVED_SQL["vacancy_rate"]),
+               "occupancy_basis": DERIVED_SQL["occupancy_basis"],
+               "occupancy_data_status": DERIVED_SQL["occupancy_data_status"]}
+    out.update(derived)
+    out["lon"], out["lat"] = "sites_lonlat(s.geom, 0)", "sites_lonlat(s.geom, 1)"
+    missing = set(PROPERTIES) - set(out)
+    if missing:  # a new derived field in the schema needs its SQL here
+        raise RuntimeError(f"no SQL rendering for properties {sorted(missing)}")
+    return {name: out[name] for name in PROPERTIES}
+
+
+PROPERTY_SQL = _property_sql()
+
+
+def chosen(properties: Iterable[str]) -> tuple[str, ...]:
+    """The names to emit, in the caller's order: known ones, each once, never id."""
+    seen: dict[str, None] = {}
+    for name in properties:
+        if name in PROPERTY_SQL:
+            seen.setdefault(name, None)
+    return tuple(seen)
+
+
+def _object(names: tuple[str, ...]) -> str:
+    """SQL of the JSON object of these properties.  json_object takes at most 127 arguments here
+    (SQLITE_MAX_FUNCTION_ARG): a longer list is written as objects of 60 pairs joined as text (no
+    property renders as an object, so the only braces trimmed are the objects' own)."""
+    chunks = [", ".join(f"'{name}', {PROPERTY_SQL[name]}" for name in names[i:i + _PAIRS])
+              for i in range(0, len(names), _PAIRS)]
+    if len(chunks) <= 1:
+        return f"json_object({chunks[0] if chunks else ''})"
+    inner = " || ',' || ".join(f"rtrim(ltrim(json_object({c}), '{{'), '}}')" for c in chunks)
+    return f"json('{{' || {inner} || '}}')"
+
+
+@lru_cache(maxsize=64)
+def _select(names: tuple[str, ...]) -> str:
+    """One page's features, in the order of the fids given as a JSON array (the single parameter).
+
+    When lon and lat come last (every property, the default), one call of sites_feature_tail per site
+    writes them and the geometry after the other properties, which are left open for it."""
+    if names[-2:] == ("lon", "lat"):
+        head = f"rtrim({_object(names[:-2])}, '}}') || ','" if len(names) > 2 else "'{'"
+        feature = (f"""'{{"type":"Feature","id":' || json_quote(s.id) || ',"properties":' || {head} || """
+                   "sites_feature_tail(s.geom)")
+    else:
+        feature = (f"json_object('type', 'Feature', 'id', s.id, 'geometry', json(sites_geojson(s.geom)), "
+                   f"'properties', {_object(names)})")
+    # as a BLOB: the UTF-8 bytes go into the response as they are, never decoded and encoded again
+    return (f"SELECT CAST({feature} AS BLOB) "
+            "FROM json_each(?) AS page JOIN sites s ON s.fid = page.value ORDER BY page.key")
+
+
+def render(conn, fids: list[int], properties: Iterable[str]) -> bytes:
+    """The JSON array (UTF-8) of the features of these sites (by fid, in this order)."""
+    if not fids:
+        return b"[]"
+    rows = conn.execute(_select(chosen(properties)), (f"[{','.join(map(str, fids))}]",)).fetchall()
+    return b"[" + b",".join(r[0] for r in rows) + b"]"

@@ -50,6 +50,9 @@ class User:
     active: bool = True
     failed_logins: int = 0
     locked_until: datetime | None = None
+    #: changes when the password changes or the account is deactivated: browser sessions carry it,
+    #: so every session from before such a change ends (set by the store, see Writer.put_user)
+    session_stamp: str | None = field(default=None, repr=False, compare=False)
 
     def replace(self, **changes) -> "User":
         return replace(self, **changes)
@@ -101,6 +104,10 @@ def new_token() -> tuple[str, str]:
     return token, token_hash(token)
 
 
+def new_session_stamp() -> str:
+    return secrets.token_hex(8)
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -116,6 +123,8 @@ def after_login(user: User, ok: bool, max_failures: int, lockout: timedelta,
     now = now or datetime.now(timezone.utc)
     if ok:
         return user.replace(failed_logins=0, locked_until=None)
+    if user.locked_until is not None and user.locked_until <= now:  # an expired lock: count afresh
+        user = user.replace(failed_logins=0, locked_until=None)
     failures = user.failed_logins + 1
     if failures >= max_failures:
         return user.replace(failed_logins=0, locked_until=now + lockout)

@@ -33,14 +33,15 @@ csrf = CSRFProtect()
 
 
 class SessionUser(UserMixin):
-    """Flask-Login's view of an account.  The session id includes a fragment of the password
-    hash, so changing a password (or deactivating the account) ends every old session."""
+    """Flask-Login's view of an account.  The session id includes the account's session stamp,
+    which the store renews when the password changes or the account is deactivated: every
+    session from before then ends, and stays ended if the account is reactivated."""
 
     def __init__(self, user: User):
         self.user = user
 
     def get_id(self) -> str:
-        return f"{self.user.username}:{(self.user.password_hash or '')[-12:]}"
+        return f"{self.user.username}:{self.user.session_stamp or ''}"
 
     @property
     def is_active(self) -> bool:
@@ -64,7 +65,7 @@ def init(app) -> None:
     def load(session_id: str):
         username, _, stamp = session_id.rpartition(":")
         user = _store().user(username)
-        if user is None or not user.active or (user.password_hash or "")[-12:] != stamp:
+        if user is None or not user.active or not user.session_stamp or user.session_stamp != stamp:
             return None
         return SessionUser(user)
 
@@ -181,20 +182,26 @@ def login():
 def attempt(username: str, password: str) -> tuple[bool, str | None]:
     """Check a password, counting failures and locking the account after too many."""
     store, cfg = _store(), current_app.config
+    locked = _("too many failed attempts: this account is locked for a while; try again later "
+               "or ask an administrator to unlock it")
     found = store.user(username)
     if found is not None and accounts.is_locked(found):
-        return False, _("too many failed attempts: this account is locked for a while; try again later "
-                        "or ask an administrator to unlock it")
-    ok = accounts.check_password(found, password) and found.active
+        return False, locked
+    ok = accounts.check_password(found, password) and found.active  # slow (Argon2): outside the write lock
     if found is not None:
-        after = accounts.after_login(found, ok, cfg["LOGIN_MAX_FAILURES"],
-                                     timedelta(minutes=cfg["LOGIN_LOCKOUT_MINUTES"]))
-        if after != found:
-            with store.transaction(Actor(found.username, "form")) as tx:
+        # read, count and write in one transaction, so that parallel attempts cannot lose a failure
+        with store.transaction(Actor(found.username, "form")) as tx:
+            fresh = tx.user(username)
+            if fresh is None:
+                return False, _("wrong user name or password")
+            if accounts.is_locked(fresh):  # locked by a parallel attempt meanwhile
+                return False, locked
+            after = accounts.after_login(fresh, ok, cfg["LOGIN_MAX_FAILURES"],
+                                         timedelta(minutes=cfg["LOGIN_LOCKOUT_MINUTES"]))
+            if after != fresh:
                 tx.note_login(after)
-        if after.locked_until is not None and not ok:
-            return False, _("too many failed attempts: this account is locked for a while; try again later "
-                            "or ask an administrator to unlock it")
+        if not ok and accounts.is_locked(after):
+            return False, locked
     if not ok:
         return False, _("wrong user name or password")
     return True, None

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Iterator, Sequence
 
-from ..accounts import User, validate_user
+from ..accounts import User, new_session_stamp, validate_user
 from ..audit import Actor, Change, ChangeFilter, site_delta, site_record, survey_record, units_record
 from ..errors import Conflict, NotFound
 from ..model import District, Site, Survey, Unit, current_occupancy
@@ -252,6 +252,8 @@ class Writer(ABC):
         old = self._user(user.username)
         if old == user:
             return user
+        if old is None or old.password_hash != user.password_hash or (old.active and not user.active):
+            user = user.replace(session_stamp=new_session_stamp())  # ends every earlier browser session
         self._write_user(user)
         before = old.record() if old else None
         after = user.record()
@@ -268,6 +270,10 @@ class Writer(ABC):
                 return user
         self._record("user", None, user.username, before, after)
         return user
+
+    def user(self, username: str) -> User | None:
+        """An account as this transaction sees it (read-modify-write of login bookkeeping)."""
+        return self._user(username)
 
     def note_login(self, user: User) -> None:
         """Store a login attempt's bookkeeping (failure count, lock-out): not an inventory change."""

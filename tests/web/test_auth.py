@@ -353,3 +353,42 @@ def test_revoking_the_token(admin, store):
     assert resp.status_code == 302 and store.user("viewer").token_hash is None
     [change], _ = store.changes(ChangeFilter(action="user", limit=1))
     assert change.after == {"token": "changed"} and change.channel == "form"
+
+
+# --- found in review: parallel attempts, deactivation, expired locks
+def test_parallel_wrong_passwords_still_lock_the_account(app, store):
+    """Each attempt reads and counts its failure in one transaction: none is lost."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    clients = [app.test_client() for _ in range(8)]
+    tokens = [csrf_token(c) for c in clients]
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(lambda ct: ct[0].post("/login", data={"username": "viewer", "password": "wrong!",
+                                                                   "csrf_token": ct[1]}).status_code,
+                              zip(clients, tokens)))
+    assert codes == [401] * 8
+    assert accounts.is_locked(store.user("viewer"))
+    assert login(app.test_client(), "viewer").status_code == 401  # even the right password, now
+
+
+def test_deactivating_ends_sessions_for_good_even_after_reactivation(app, admin):
+    viewer = app.test_client()
+    assert login(viewer, "viewer").status_code == 302
+    assert viewer.get("/changes").status_code == 200
+    form = {"role": "viewer", "display_name": "viewer 测试"}
+    assert post_form(admin, "/admin/users/viewer", form).status_code in (200, 302)  # no "active": deactivated
+    page = {"Accept": "text/html"}
+    assert viewer.get("/changes", headers=page).status_code == 302  # to the login page
+    assert post_form(admin, "/admin/users/viewer", {**form, "active": "on"}).status_code in (200, 302)
+    assert viewer.get("/changes", headers=page).status_code == 302  # the old cookie stays dead
+    assert login(viewer, "viewer").status_code == 302  # signing in again works
+
+
+def test_a_wrong_password_after_a_lock_expired_is_just_wrong(app, store):
+    from datetime import datetime, timedelta, timezone
+    from sites.audit import Actor
+    with store.transaction(Actor("setup", "cli")) as tx:
+        tx.note_login(store.user("editor").replace(locked_until=datetime.now(timezone.utc) - timedelta(minutes=1)))
+    resp = login(app.test_client(), "editor", "not the password")
+    assert resp.status_code == 401 and "locked" not in resp.get_data(as_text=True).lower()
+    assert store.user("editor").failed_logins == 1 and store.user("editor").locked_until is None

@@ -163,7 +163,8 @@ def _schema_ddl() -> list[str]:
         "('changes', 'attributes', 'changes', 'Audit trail: who changed what, when (变更记录)')",
         """CREATE TABLE users (username TEXT PRIMARY KEY NOT NULL, role TEXT NOT NULL, display_name TEXT,
            scope TEXT NOT NULL DEFAULT '[]', password_hash TEXT, token_hash TEXT UNIQUE,
-           active BOOLEAN NOT NULL DEFAULT 1, failed_logins INTEGER NOT NULL DEFAULT 0, locked_until DATETIME)""",
+           active BOOLEAN NOT NULL DEFAULT 1, failed_logins INTEGER NOT NULL DEFAULT 0, locked_until DATETIME,
+           session_stamp TEXT)""",
         "CREATE TABLE sites_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT)",
         f"INSERT INTO sites_meta VALUES ('schema_version', '{SCHEMA_VERSION}')",
     ]
@@ -424,7 +425,8 @@ _UPDATE_SITE = (f"UPDATE sites SET {', '.join(chr(34) + c + chr(34) + ' = ?' for
 
 
 _CHANGE_COLUMNS = "id, at, user, channel, action, site_id, subject, before, after, batch, version"
-_USER_COLUMNS = "username, role, display_name, scope, password_hash, token_hash, active, failed_logins, locked_until"
+_USER_COLUMNS = ("username, role, display_name, scope, password_hash, token_hash, active, failed_logins, locked_until, "
+                 "session_stamp")
 
 
 def _change_where(f: ChangeFilter) -> tuple[str, list]:
@@ -461,7 +463,7 @@ def _change(r) -> Change:
 
 def _user(r) -> User:
     return User(username=r[0], role=r[1], display_name=r[2], scope=tuple(json.loads(r[3])), password_hash=r[4],
-                token_hash=r[5], active=bool(r[6]), failed_logins=r[7], locked_until=_utc(r[8]))
+                token_hash=r[5], active=bool(r[6]), failed_logins=r[7], locked_until=_utc(r[8]), session_stamp=r[9])
 
 
 def _get_user(conn, username: str) -> User | None:
@@ -536,12 +538,14 @@ class _GeoPackageWriter(Writer):
 
     def _write_user(self, u):
         self.conn.execute(
-            f"INSERT INTO users ({_USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO UPDATE "
+            f"INSERT INTO users ({_USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO UPDATE "
             "SET role = excluded.role, display_name = excluded.display_name, scope = excluded.scope, "
             "password_hash = excluded.password_hash, token_hash = excluded.token_hash, active = excluded.active, "
-            "failed_logins = excluded.failed_logins, locked_until = excluded.locked_until",
+            "failed_logins = excluded.failed_logins, locked_until = excluded.locked_until, "
+            "session_stamp = excluded.session_stamp",
             (u.username, u.role, u.display_name, json.dumps(list(u.scope), ensure_ascii=False), u.password_hash,
-             u.token_hash, u.active, u.failed_logins, None if u.locked_until is None else _utc_text(u.locked_until)))
+             u.token_hash, u.active, u.failed_logins, None if u.locked_until is None else _utc_text(u.locked_until),
+             u.session_stamp))
 
     def _write_changes(self, changes):
         dump = lambda v: None if v is None else json.dumps(v, ensure_ascii=False)  # noqa: E731

@@ -138,11 +138,15 @@ class ChangeFilter:
     since: datetime | None = None  # inclusive
     until: datetime | None = None  # exclusive
     batch: str | None = None
+    city: str | None = None  # changes of the sites now in this city
+    sites_only: bool = False  # leave account changes out
     limit: int | None = 100
     offset: int = 0
 
-    def matches(self, c: Change) -> bool:
+    def matches(self, c: Change, city_of=lambda site_id: None) -> bool:
         return ((self.site_id is None or c.site_id == self.site_id)
+                and (not self.sites_only or c.site_id is not None)
+                and (self.city is None or (c.site_id is not None and city_of(c.site_id) == self.city))
                 and (self.user is None or c.user == self.user)
                 and (self.channel is None or c.channel == self.channel)
                 and (self.action is None or c.action == self.action)

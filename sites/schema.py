@@ -143,8 +143,10 @@ def _integer(f, raw):
     if isinstance(raw, bool):
         raise ValueError("boolean")
     value = float(str(raw).replace(",", "").strip()) if not isinstance(raw, (int, float)) else raw
-    if not float(value).is_integer():
+    if not math.isfinite(float(value)) or not float(value).is_integer():
         raise ValueError("not a whole number")
+    if abs(value) > 2**53:  # beyond what every store and JSON client hold exactly
+        raise ValueError("too large")
     return int(value)
 
 

@@ -8,6 +8,7 @@ import secrets
 from sites import config as sites_config, schema
 from sites.accounts import ROLES
 from sites.config import ConfigError, Setting
+from sites.terms import TEXT_FIELDS
 
 
 def _bool(text: str) -> bool:
@@ -49,8 +50,10 @@ SETTINGS = sites_config.SETTINGS + (
             "(highlighted on the map, counted on /stats)", int),
     Setting("UPLOAD_MAX_MB", 50, "The largest file the upload page accepts, in MB", int),
 )
-#: confidential fields may be any optional stored site field, or the units' tenant
-CONFIDENTIAL_CHOICES = tuple(f.name for f in schema.STORED if not f.required and f.name != "version") + ("tenant",)
+#: confidential fields may be any optional stored site field that free-text search does not look in
+#: (a search for a word would tell who may not see an address whether it is there), or the units' tenant
+CONFIDENTIAL_CHOICES = tuple(f.name for f in schema.STORED if not f.required and f.name != "version"
+                             and f.name not in TEXT_FIELDS) + ("tenant",)
 
 
 def load(test_config: dict | None = None) -> dict:

@@ -13,6 +13,7 @@ are neither shown nor changed.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 from datetime import date
@@ -23,7 +24,7 @@ from shapely.geometry import Point
 from werkzeug.exceptions import BadRequest
 
 from sites import accounts, audit, chinacrs, schema
-from sites.audit import ChangeFilter
+from sites.audit import ChangeFilter, units_record
 from sites.errors import Conflict, ValidationError
 from sites.model import Site, Survey, Unit
 from sites.validation import validate_units
@@ -107,6 +108,14 @@ def survey(site_id):
         return _survey_form(site, _survey_values(site), {})
     new, errors = parse_survey(request.form, site.id)
     if new is not None:
+        day = new.survey_date.isoformat()
+        existing = next((v for v in _store().surveys(site_id) if v.survey_date == new.survey_date), None)
+        if existing is not None and existing != new and request.form.get("replace") != day:
+            message = _("there is a survey of %(date)s already (leasable %(leasable)s m², occupied %(occupied)s m², "
+                        "source %(source)s): tick “replace it” to overwrite it, or choose another date", date=day,
+                        leasable=_number_text(existing.leasable_area_m2),
+                        occupied=_number_text(existing.occupied_area_m2), source=existing.source or "—")
+            return _survey_form(site, request.form, {"survey_date": message}, replace=day), 409
         errors = _write(lambda tx: tx.put_survey(new))[1]
     if errors:
         return _survey_form(site, request.form, errors), 400
@@ -122,15 +131,30 @@ def units(site_id):
     auth.require_edit(site)
     old = s.units(site_id)
     if request.method == "GET":
-        return _units_form(site, [_unit_values(u) for u in old], {})
+        return _units_form(site, [_unit_values(u) for u in old], {}, stamp=units_stamp(old))
     rows = unit_rows(request.form)
+    stamp = request.form.get("units_stamp", "")
     if request.form.get("action") == "more":  # without JavaScript: more empty rows, nothing saved
-        return _units_form(site, rows, {}, blank=BLANK_UNIT_ROWS * 2)
+        return _units_form(site, rows, {}, blank=BLANK_UNIT_ROWS * 2, stamp=stamp)
     new, errors = parse_units(rows, site, old, auth.hidden())
+
+    def save(tx):
+        current = tx.units(site_id)
+        if units_stamp(current) != stamp:  # someone saved the units since this form was opened
+            raise Conflict(_("the units were changed by someone else since you opened this form; nothing was "
+                             "saved: compare with the change log below, then save again"))
+        tx.set_units(site_id, new)
+
     if not errors:
-        errors = _write(lambda tx: tx.set_units(site_id, new))[1]
+        try:
+            errors = _write(save)[1]
+        except Conflict as exc:
+            current = s.units(site_id)
+            meanwhile = _store().changes(ChangeFilter(site_id=site_id, action="units", limit=3))[0]
+            return _units_form(site, rows, {"form": exc.message}, stamp=units_stamp(current),
+                               meanwhile=meanwhile), 409
     if errors:
-        return _units_form(site, rows, errors), 400
+        return _units_form(site, rows, errors, stamp=stamp), 400
     flash(_("Units saved."))
     return redirect(url_for("pages.site_page", site_id=site_id))
 
@@ -457,16 +481,27 @@ def _site_form(site: Site | None, values, errors: dict, version: int | None = No
         polygon=site is not None and site.geometry.geom_type != "Point", **_helpers())
 
 
-def _survey_form(site: Site, values, errors: dict):
-    return render_template("editing/survey_form.html", site=site, values=values, errors=errors,
+def _survey_form(site: Site, values, errors: dict, replace: str | None = None):
+    return render_template("editing/survey_form.html", site=site, values=values, errors=errors, replace=replace,
                            fields=SURVEY_INPUTS, has_units=bool(_store().units(site.id)), **_helpers())
 
 
-def _units_form(site: Site, rows: list[dict], errors: dict, blank: int = BLANK_UNIT_ROWS):
+def _number_text(value) -> str:
+    return "—" if value is None else f"{value:,.0f}"
+
+
+def _units_form(site: Site, rows: list[dict], errors: dict, blank: int = BLANK_UNIT_ROWS, stamp: str = "",
+                meanwhile=()):
     fields = [f for f in UNIT_INPUTS if f.name not in auth.hidden()]
     rows = rows + [{} for _i in range(blank)]
     return render_template("editing/units_form.html", site=site, rows=rows, errors=errors, fields=fields,
-                           **_helpers())
+                           units_stamp=stamp, meanwhile=meanwhile, **_helpers())
+
+
+def units_stamp(units) -> str:
+    """A fingerprint of a site's units: the units form's version (units have no version of their own)."""
+    text = json.dumps(units_record(units), ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def _retire_page(site: Site, version: int, meanwhile=None, errors=None):

@@ -14,6 +14,8 @@ Uploads that were never committed are deleted after a day.
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import re
 import secrets
@@ -111,9 +113,10 @@ def commit(token):
     folder, meta = _saved(token)
     try:
         plan = _read(folder, meta)
-        errors = plan.errors + out_of_scope(_store(), plan, auth.user())
+        errors = plan.errors + out_of_scope(_store(), plan, auth.user()) + confidential(plan, auth.hidden())
         if errors:
             raise ImportRowsError(errors, plan.total_rows)
+        plan = keep_hidden(_store(), plan, auth.hidden())
         who = auth.actor("upload")
         started = _now_utc()
         result = importing.apply(_store(), plan, actor=who)
@@ -146,7 +149,9 @@ def _check(token: str, meta: dict):
         values = {"crs": meta.get("crs_choice", ""), "sheet": meta.get("sheet") or ""}
         return render_template("upload.html", choices=CRS_CHOICES, values=values, error=exc), 400
     store = _store()
-    errors = sorted(plan.errors + out_of_scope(store, plan, auth.user()), key=lambda e: (e.row or 0, e.field or ""))
+    errors = sorted(plan.errors + out_of_scope(store, plan, auth.user()) + confidential(plan, auth.hidden()),
+                    key=lambda e: (e.row or 0, e.field or ""))
+    plan = keep_hidden(store, plan, auth.hidden())
     if errors:
         shutil.rmtree(folder, ignore_errors=True)
     return render_template("upload_result.html", meta=meta, preview=preview(store, plan), plan=plan,
@@ -187,6 +192,41 @@ def out_of_scope(store, plan, who) -> list[ValidationError]:
         if old is not None and not accounts.can_edit(who, old):
             errors.append(_scope_error(old, row))
     return errors
+
+
+def confidential(plan, hidden: frozenset[str]) -> list[ValidationError]:
+    """A bad row for every value of a confidential field this user may not see, hence not write."""
+    errors = []
+    for site in plan.sites:
+        for name in sorted(hidden):
+            if getattr(site, name, None) not in (None, "", ()):
+                errors.append(ValidationError(_("is confidential: you may not write it"), field=name,
+                                              site_id=site.id, row=plan.site_rows.get(site.id)))
+    if "tenant" in hidden:
+        for site_id, group in plan.units.items():
+            if any(u.tenant for u in group):
+                errors.append(ValidationError(_("is confidential: you may not write it"), field="tenant",
+                                              site_id=site_id, row=plan.unit_rows.get(site_id)))
+    return errors
+
+
+def keep_hidden(store, plan, hidden: frozenset[str]):
+    """The plan with the stored values of the confidential fields this user cannot see, so that
+    an import of what they can see does not blank them (units keep their tenants by floor and label)."""
+    if not hidden:
+        return plan
+    sites = []
+    for site in plan.sites:
+        old = _stored(store, site.id)
+        names = [n for n in hidden if hasattr(site, n)]
+        sites.append(site.replace(**{n: getattr(old, n) for n in names}) if old is not None else site)
+    units = plan.units
+    if "tenant" in hidden:
+        units = {}
+        for site_id, group in plan.units.items():
+            tenants = {(u.floor, u.unit_label): u.tenant for u in store.units(site_id)}
+            units[site_id] = [dataclasses.replace(u, tenant=tenants.get((u.floor, u.unit_label))) for u in group]
+    return dataclasses.replace(plan, sites=sites, units=units)
 
 
 def _scope_error(site, row) -> ValidationError:

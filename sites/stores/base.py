@@ -271,6 +271,10 @@ class Writer(ABC):
         self._record("user", None, user.username, before, after)
         return user
 
+    def units(self, site_id: str) -> list[Unit]:
+        """A site's units as this transaction sees them."""
+        return self._units(site_id)
+
     def user(self, username: str) -> User | None:
         """An account as this transaction sees it (read-modify-write of login bookkeeping)."""
         return self._user(username)

@@ -49,7 +49,8 @@ class MemoryStore(SiteStore):
         return [d for _, d in sorted(self._districts.items()) if city is None or d.city == city]
 
     def changes(self, f: ChangeFilter = ChangeFilter()) -> tuple[list[Change], int]:
-        hits = [c for c in reversed(self._changes) if f.matches(c)]
+        city_of = lambda site_id: getattr(self._sites.get(site_id), "city", None)  # noqa: E731
+        hits = [c for c in reversed(self._changes) if f.matches(c, city_of)]
         end = None if f.limit is None else f.offset + f.limit
         return hits[f.offset:end], len(hits)
 

@@ -3,13 +3,14 @@ not allowed to see them: not in pages, popups, the API or exports."""
 
 import io
 import json
+import re
 import zipfile
 
 import pytest
 
 from sites.audit import Actor
 from sites.stores import open_store
-from tests.web.accounts import add_users, bearer, login
+from tests.web.accounts import add_users, bearer, csrf_token, login
 
 RENT = "1.5"  # qd-a's rent in tests/canonical.py
 CONTACT = "王经理 13900000000"
@@ -139,3 +140,53 @@ def test_the_map_popups_come_from_the_api_without_them(client):
     asked = [n.strip().strip('"') for n in shown.split(",")]
     resp = client.get("/collections/sites/items?properties=" + ",".join(asked))
     assert resp.status_code == 200 and not {"rent_cny_per_m2_day", "operator_contact"} & set(asked)
+
+
+# --- found in review: writing what one may not see
+@pytest.fixture
+def strict(gpkg_path, app):
+    """Rent and contacts only for admins: editors write sites without seeing them."""
+    from web import create_app
+    return create_app({"STORE_URL": str(gpkg_path), "TESTING": True, "SECRET_KEY": "test",
+                       "CONFIDENTIAL_ROLE": "admin"})
+
+
+def test_an_editor_cannot_write_or_probe_a_field_they_may_not_see_through_the_api(strict, gpkg_path):
+    c = strict.test_client()
+    etag = c.get("/collections/sites/items/qd-a").headers["ETag"]
+    resp = c.patch("/collections/sites/items/qd-a", data='{"properties": {"rent_cny_per_m2_day": 1.5}}',
+                   content_type="application/merge-patch+json", headers={**bearer("editor"), "If-Match": etag})
+    assert resp.status_code == 400 and "rent_cny_per_m2_day" in resp.get_json()["description"]
+    feature = c.get("/collections/sites/items/qd-a", headers=bearer("editor")).get_json()
+    assert "rent_cny_per_m2_day" not in feature["properties"]
+    feature["properties"]["floors"] = 4
+    resp = c.put("/collections/sites/items/qd-a", json=feature, headers={**bearer("editor"), "If-Match": etag})
+    assert resp.status_code == 200
+    site = open_store(str(gpkg_path)).get("qd-a")
+    assert (site.floors, site.rent_cny_per_m2_day, site.operator_contact) == (4, 1.5, CONTACT)  # kept
+
+
+def test_an_upload_by_an_editor_keeps_and_refuses_fields_they_may_not_see(strict, gpkg_path):
+    c = strict.test_client()
+    login(c, "editor")
+    head = "id,name_zh,city,district,district_adcode,kind,location_precision,status,data_status,lon,lat"
+    row = "qd-a,海聊制衣厂旧址,青岛市,市南区,370202,building,street,idle,sample,120.38,36.07"
+
+    def upload(text):
+        data = {"csrf_token": csrf_token(c, "/upload"), "file": (io.BytesIO(text.encode()), "s.csv")}
+        return c.post("/upload", data=data, content_type="multipart/form-data")
+
+    resp = upload(f"{head},rent_cny_per_m2_day\n{row},9.9\n")
+    assert resp.status_code == 422 and "rent_cny_per_m2_day" in resp.get_data(as_text=True)
+    resp = upload(f"{head},floors\n{row},3\n")
+    token = re.search(r'action="/upload/([^/"]+)/commit', resp.get_data(as_text=True)).group(1)
+    assert c.post(f"/upload/{token}/commit", data={"csrf_token": csrf_token(c, "/upload")}).status_code == 200
+    site = open_store(str(gpkg_path)).get("qd-a")
+    assert (site.floors, site.rent_cny_per_m2_day, site.operator_contact) == (3, 1.5, CONTACT)
+
+
+def test_fields_free_text_searches_cannot_be_confidential(gpkg_path, app):
+    from sites.config import ConfigError
+    from web import create_app
+    with pytest.raises(ConfigError, match="address_zh"):
+        create_app({"STORE_URL": str(gpkg_path), "CONFIDENTIAL_FIELDS": "address_zh"})

@@ -41,7 +41,11 @@ def audit(store, **kw):
 
 def post(client, path, data, lang=None):
     """A form post with the page's CSRF token, as a browser sends it."""
-    token = csrf_token(client, path)
+    html = client.get(path, headers={"Accept": "text/html"}).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    stamp = re.search(r'name="units_stamp" value="([^"]*)"', html)  # the units form's version
+    if stamp and "units_stamp" not in data:
+        data = {**data, "units_stamp": stamp.group(1)}
     url = f"{path}?lang={lang}" if lang else path
     return client.post(url, data={**data, "csrf_token": token}, headers={"Accept": "text/html"})
 
@@ -446,3 +450,41 @@ def test_a_name_cannot_break_out_of_the_minimap_script(client, store):
     html = c.get("/sites/qd-a").get_data(as_text=True)
     scripts = re.findall(r"<script[^>]*>(.*?)</script>", html, re.S)
     assert scripts and not any("${alert" in s or "`${" in s for s in scripts)
+
+
+def test_a_stale_units_form_is_refused_and_overwrites_nothing(app, store):
+    """Found in review: two editors open the units form; the second save must not undo the first."""
+    first, second = signed_in(app.test_client(), "admin"), signed_in(app.test_client(), "city_editor")
+    html = second.get("/sites/qd-d/units").get_data(as_text=True)
+    stale = re.search(r'name="units_stamp" value="([^"]*)"', html).group(1)
+    rows = {"floor-0": "1F", "unit_label-0": "101", "area_m2-0": "450", "status-0": "leased", "tenant-0": "甲公司",
+            "floor-1": "2F", "unit_label-1": "201", "area_m2-1": "300", "status-1": "vacant_available",
+            "floor-2": "3F", "unit_label-2": "301", "area_m2-2": "200", "status-2": "owner_occupied", "tenant-2": "业主"}
+    assert post(first, "/sites/qd-d/units", rows).status_code == 302
+    before = len(audit(store))
+    theirs = {**rows, "area_m2-0": "500", "status-1": "leased"}
+    resp = post(second, "/sites/qd-d/units", {**theirs, "units_stamp": stale}, lang="en")
+    assert resp.status_code == 409 and 'id="meanwhile"' in resp.get_data(as_text=True)
+    assert [u.area_m2 for u in store.units("qd-d") if u.unit_label == "101"] == [450]
+    assert len(audit(store)) == before
+
+
+def test_a_survey_on_a_date_that_has_one_replaces_it_only_when_confirmed(client, store):
+    """Found in review: the form replaced an existing survey of that date without a word."""
+    c = signed_in(client, "editor")
+    form = {"survey_date": "2024-01-01", "leasable_area_m2": "8000", "occupied_area_m2": "1000",
+            "tenant_count": "2", "source": "复查", "data_status": "sample"}
+    resp = post(c, "/sites/qd-b/survey", form, lang="en")
+    assert resp.status_code == 409 and "replace it" in resp.get_data(as_text=True)
+    assert [s.occupied_area_m2 for s in store.surveys("qd-b") if s.survey_date.isoformat() == "2024-01-01"] == [6000]
+    assert post(c, "/sites/qd-b/survey", {**form, "replace": "2024-01-01"}).status_code == 302
+    assert [s.occupied_area_m2 for s in store.surveys("qd-b") if s.survey_date.isoformat() == "2024-01-01"] == [1000]
+
+
+@pytest.mark.parametrize("count", ["1e30", "99999999999999999999", "9223372036854775808"])
+def test_a_huge_tenant_count_is_a_field_error_not_a_crash(client, store, count):
+    """Found in review: SQLite cannot hold these; it was a 500."""
+    resp = post(signed_in(client, "editor"), "/sites/qd-a/survey",
+                {"survey_date": TODAY, "leasable_area_m2": "4000", "occupied_area_m2": "1000",
+                 "tenant_count": count, "data_status": "sample"}, lang="en")
+    assert resp.status_code == 400 and 'id="error-tenant_count"' in resp.get_data(as_text=True)

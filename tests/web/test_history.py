@@ -225,3 +225,15 @@ def test_units_tenant_hidden_but_the_rest_shown(strict):
     html = page(signed_in(strict, "viewer"), "/sites/qd-d/history?lang=en")
     assert "Unit 1F/101" in html and "500 m² · Leased · hidden · 2024-05-01" in html
 
+
+
+@pytest.mark.parametrize("query", ["since=0001-01-01", "until=0001-01-01", "page=99999999999999999999"])
+def test_out_of_range_filters_are_a_400_naming_the_parameter(app, query):
+    """Found in review: these were 500s."""
+    from tests.web.accounts import login
+    c = app.test_client()
+    login(c, "admin")
+    for path in ("/changes", "/changes.csv") if "page" not in query else ("/changes",):  # the CSV is not paged
+        resp = c.get(f"{path}?{query}", headers={"Accept": "application/json"})
+        assert resp.status_code == 400 and query.split("=")[0] in resp.get_json()["description"] + \
+            str(resp.get_json().get("code", ""))

@@ -105,8 +105,10 @@ def _survey(site_id):
 
 
 def _units(site_id):
+    from web.editing import units_stamp
     return lambda app, c, s, role: form(c, f"/sites/{site_id}/units", {
-        "floor-0": "1F", "unit_label-0": "101", "area_m2-0": "300", "status-0": "leased", "tenant-0": "甲公司"})
+        "floor-0": "1F", "unit_label-0": "101", "area_m2-0": "300", "status-0": "leased", "tenant-0": "甲公司",
+        "units_stamp": units_stamp(s.units(site_id))})
 
 
 def _retire(site_id):

@@ -67,7 +67,7 @@ def create_item(cid):
     _sites_only(cid)
     body = _json_body(FEATURE_TYPES)
     with store().transaction(auth.actor("api", who)) as tx:
-        new = site_from_feature(body, today=tx.today)
+        new = site_from_feature(body, keep=auth.hidden(), today=tx.today)
         auth.require_edit(None, new, who=who)
         if tx.get(new.id) is not None:
             raise Conflict(f"site {new.id!r} exists already and ids are never reused; "
@@ -98,7 +98,8 @@ def update_item(cid, fid):
     if not isinstance(patch, dict):
         raise ValidationError("a merge patch of a feature is a JSON object such as "
                               '{"properties": {"status": "operating"}}', field="body")
-    _write(fid, who, tags, lambda old, today: patched_site(old, patch, today))
+    keep = auth.hidden()
+    _write(fid, who, tags, lambda old, today: patched_site(old, patch, today, keep))
     return _feature_response(fid, 200)
 
 
@@ -237,8 +238,9 @@ def site_from_feature(body, fid: str | None = None, old: Site | None = None, kee
         if name in READ_ONLY and strict:
             raise ValidationError("is read-only (derived from the surveys and units, or kept by the server)",
                                   field=name)
-        if name not in READ_ONLY and name != "id" and name not in _WRITABLE_NAMES:
-            raise ValidationError(f"unknown property; the writable ones are {', '.join(_WRITABLE_NAMES)}",
+        if name in keep or (name not in READ_ONLY and name != "id" and name not in _WRITABLE_NAMES):
+            writable = ", ".join(n for n in _WRITABLE_NAMES if n not in keep)
+            raise ValidationError(f"unknown property; the writable ones are {writable}",
                                   field=_text(name, "properties"))
     values = {}
     for f in WRITABLE:
@@ -258,15 +260,17 @@ def site_from_feature(body, fid: str | None = None, old: Site | None = None, kee
 _WRITABLE_NAMES = tuple(f.name for f in WRITABLE)
 
 
-def patched_site(old: Site, patch: dict, today: date) -> Site:
-    """The site after an RFC 7396 merge patch of its feature (read-only properties refused)."""
-    props = {f.name: _json_value(getattr(old, f.name)) for f in WRITABLE}
+def patched_site(old: Site, patch: dict, today: date, keep=frozenset()) -> Site:
+    """The site after an RFC 7396 merge patch of its feature (read-only properties refused; those
+    in ``keep``, which the client may not see, are unknown to it and kept as stored)."""
+    props = {f.name: _json_value(getattr(old, f.name)) for f in WRITABLE if f.name not in keep}
     target = {"type": "Feature", "id": old.id, "geometry": mapping(old.geometry), "properties": props}
     merged = merge_patch(target, patch)
     if isinstance(merged, dict) and isinstance(merged.get("properties"), dict):
         for name in _WRITABLE_NAMES:  # removed by the patch: null (not kept, as an absent one is in a PUT)
-            merged["properties"].setdefault(name, None)
-    return site_from_feature(merged, old.id, old, today=today, strict=True)
+            if name not in keep:
+                merged["properties"].setdefault(name, None)
+    return site_from_feature(merged, old.id, old, keep, today=today, strict=True)
 
 
 def merge_patch(target, patch):

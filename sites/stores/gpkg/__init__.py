@@ -436,6 +436,11 @@ def _change_where(f: ChangeFilter) -> tuple[str, list]:
         if value is not None:
             conds.append(f"{column} = ?")
             params.append(value)
+    if f.sites_only:
+        conds.append("site_id IS NOT NULL")
+    if f.city is not None:
+        conds.append("site_id IN (SELECT id FROM sites WHERE city = ?)")
+        params.append(f.city)
     if f.since is not None:
         conds.append("at >= ?")
         params.append(_utc_text(f.since))

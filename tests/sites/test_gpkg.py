@@ -10,6 +10,8 @@ import textwrap
 import pyogrio
 import pytest
 
+from sites.audit import Actor
+
 from sites.query import Query
 from sites.stores import open_store
 from tests import canonical
@@ -119,6 +121,31 @@ def test_a_file_of_another_schema_version_is_refused_clearly(gpkg):
     from sites.errors import StoreError
     with pytest.raises(StoreError, match="schema version 0"):
         open_store(str(path))
+
+
+def test_a_store_of_schema_version_4_is_brought_up_to_date_in_place(gpkg):
+    """A store written before accounts and the audit trail (version 4) opens with its data kept."""
+    path, store = gpkg
+    before = [(s.id, s.version, s.vacancy_rate) for s in store.query(Query(limit=None)).sites]
+    store.close()
+    conn = sqlite3.connect(path)  # make it a version-4 file: no accounts, no audit trail, no contact column
+    for statement in ("DROP TABLE changes", "DROP TABLE users", "DROP INDEX sites_status_gross",
+                      "DROP INDEX sites_status_leasable", "ALTER TABLE sites DROP COLUMN operator_contact",
+                      "DELETE FROM gpkg_contents WHERE table_name = 'changes'",
+                      "UPDATE sites_meta SET value = '4' WHERE key = 'schema_version'"):
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+    migrated = open_store(str(path))
+    try:
+        assert [(s.id, s.version, s.vacancy_rate) for s in migrated.query(Query(limit=None)).sites] == before
+        with migrated.transaction(Actor("alice", "form")) as tx:
+            tx.put_site(migrated.get("qd-a").replace(operator_contact="王 0532"))
+        assert migrated.get("qd-a").operator_contact == "王 0532"
+        assert migrated.changes()[0][0].user == "alice"
+        assert len(pyogrio.read_dataframe(path, layer="sites")) == len(before)  # GDAL still reads it
+    finally:
+        migrated.close()
 
 
 def test_a_file_that_is_not_an_inventory_is_refused_clearly(tmp_path):

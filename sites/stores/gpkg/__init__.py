@@ -17,6 +17,9 @@ open directly:
 - ``users``: accounts (sites.accounts), deliberately not listed in gpkg_contents, so
   that GIS programs do not show it; passwords only as Argon2 hashes, tokens as SHA-256.
 
+A store written by an older version of this program (see MIGRATIONS) is brought up to date in
+place when it is opened, in one transaction.
+
 Every write is one SQLite transaction (rollback journal, synchronous=FULL): a
 failed import or a killed process leaves the file as it was.
 """
@@ -55,6 +58,34 @@ _SITE_COLUMNS = ["geom", *_STORED_NAMES, "version", *_CACHE_COLUMNS]
 _SELECT_SITE = ", ".join(f's."{c}"' for c in _SITE_COLUMNS)
 _FIELD_TYPES = {f.name: f.type for f in FIELDS}
 SCHEMA_VERSION = "5"  # bump on every change to the tables
+
+
+#: "idle buildings of more than N m²", the incubation question, answered (and counted) from an index
+_AREA_INDEXES = [
+    'CREATE INDEX sites_status_gross ON sites(status, gross_floor_area_m2)',
+    'CREATE INDEX sites_status_leasable ON sites(status, leasable_area_m2)',
+]
+#: the audit trail and the accounts (schema version 5)
+_ACCOUNTS_DDL = [
+    """CREATE TABLE changes (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, at DATETIME NOT NULL,
+       user TEXT NOT NULL, channel TEXT NOT NULL, action TEXT NOT NULL, site_id TEXT, subject TEXT,
+       before TEXT, after TEXT, batch TEXT NOT NULL, version INTEGER)""",
+    "CREATE INDEX changes_site_id ON changes(site_id, id)",
+    "CREATE INDEX changes_user ON changes(user, id)",
+    "CREATE INDEX changes_at ON changes(at)",
+    "CREATE INDEX changes_batch ON changes(batch)",
+    "INSERT INTO gpkg_contents (table_name, data_type, identifier, description) VALUES "
+    "('changes', 'attributes', 'changes', 'Audit trail: who changed what, when (变更记录)')",
+    """CREATE TABLE users (username TEXT PRIMARY KEY NOT NULL, role TEXT NOT NULL, display_name TEXT,
+       scope TEXT NOT NULL DEFAULT '[]', password_hash TEXT, token_hash TEXT UNIQUE,
+       active BOOLEAN NOT NULL DEFAULT 1, failed_logins INTEGER NOT NULL DEFAULT 0, locked_until DATETIME,
+       session_stamp TEXT)""",
+]
+#: from a schema version to the next: the statements that bring a store written by an older
+#: program up to date in place (one transaction; data kept)
+MIGRATIONS = {
+    "4": ["ALTER TABLE sites ADD COLUMN operator_contact TEXT", *_AREA_INDEXES, *_ACCOUNTS_DDL],
+}
 
 
 def _rtree_ddl(table: str, column: str = "geom", pk: str = "fid") -> list[str]:
@@ -128,9 +159,7 @@ def _schema_ddl() -> list[str]:
         # covering indexes for the commonest filters, in the default order (by id)
         'CREATE INDEX sites_status_id ON sites(status, id)',
         'CREATE INDEX sites_city_status_id ON sites(city, status, id)',
-        # "idle buildings of more than N m²", the incubation question, answered (and counted) from an index
-        'CREATE INDEX sites_status_gross ON sites(status, gross_floor_area_m2)',
-        'CREATE INDEX sites_status_leasable ON sites(status, leasable_area_m2)',
+        *_AREA_INDEXES,
         # the derived properties, exactly as queries compute them (sites.stores.gpkg.sql.DERIVED_SQL)
         *(f'CREATE INDEX sites_{name} ON sites({sql.DERIVED_SQL[name].replace("s.", "")})'
           for name in ("vacancy_rate", "idle_area_m2")),
@@ -152,19 +181,7 @@ def _schema_ddl() -> list[str]:
         "('districts', 'features', 'districts', 'District boundaries (行政区划)', 4326)",
         "INSERT INTO gpkg_geometry_columns VALUES ('districts', 'geom', 'MULTIPOLYGON', 4326, 0, 0)",
         *_rtree_ddl("districts"),
-        """CREATE TABLE changes (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, at DATETIME NOT NULL,
-           user TEXT NOT NULL, channel TEXT NOT NULL, action TEXT NOT NULL, site_id TEXT, subject TEXT,
-           before TEXT, after TEXT, batch TEXT NOT NULL, version INTEGER)""",
-        "CREATE INDEX changes_site_id ON changes(site_id, id)",
-        "CREATE INDEX changes_user ON changes(user, id)",
-        "CREATE INDEX changes_at ON changes(at)",
-        "CREATE INDEX changes_batch ON changes(batch)",
-        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description) VALUES "
-        "('changes', 'attributes', 'changes', 'Audit trail: who changed what, when (变更记录)')",
-        """CREATE TABLE users (username TEXT PRIMARY KEY NOT NULL, role TEXT NOT NULL, display_name TEXT,
-           scope TEXT NOT NULL DEFAULT '[]', password_hash TEXT, token_hash TEXT UNIQUE,
-           active BOOLEAN NOT NULL DEFAULT 1, failed_logins INTEGER NOT NULL DEFAULT 0, locked_until DATETIME,
-           session_stamp TEXT)""",
+        *_ACCOUNTS_DDL,
         "CREATE TABLE sites_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT)",
         f"INSERT INTO sites_meta VALUES ('schema_version', '{SCHEMA_VERSION}')",
     ]
@@ -209,10 +226,28 @@ class GeoPackageStore(SiteStore):
                 row = conn.execute("SELECT value FROM sites_meta WHERE key = 'schema_version'").fetchone()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path} is not an inventory GeoPackage ({exc})") from None
+        if row and row[0] in MIGRATIONS:
+            self._migrate(row[0])
+            return
         if not row or row[0] != SCHEMA_VERSION:
             raise StoreError(f"{self.path} has schema version {row and row[0]}, this program needs "
                              f"{SCHEMA_VERSION}: export it with the older version and import it into a new store "
                              "(python -m sites init, then python -m sites import)")
+
+    def _migrate(self, version: str) -> None:
+        """Bring an older store up to SCHEMA_VERSION in place, in one transaction (nothing half-done)."""
+        with self._conn() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                while version != SCHEMA_VERSION:
+                    for statement in MIGRATIONS[version]:
+                        conn.execute(statement)
+                    version = str(int(version) + 1)
+                conn.execute("UPDATE sites_meta SET value = ? WHERE key = 'schema_version'", (version,))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
 
     def _acquire(self) -> sqlite3.Connection:
         try:

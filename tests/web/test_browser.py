@@ -253,3 +253,12 @@ def test_out_of_date_markers_are_outlined_on_request(browser, gpkg_path, tmp_pat
         proc.terminate()
         proc.wait(10)
     assert outside == [] and errors == []
+
+
+def test_the_statistics_chart_scales_the_bars_to_the_idle_areas(page):
+    """The bars have their own axis (a mixed chart gives them the first y axis otherwise: the 0–100 % one)."""
+    page.goto(f"{page.base}/stats")
+    page.wait_for_function("window.Chart && Chart.getChart('idle')")
+    bars, top = page.evaluate("(() => { const c = Chart.getChart('idle');"
+                              " return [Math.max(...c.data.datasets[0].data), c.scales[c.getDatasetMeta(0).yAxisID].max]; })()")
+    assert bars > 100 and top >= bars

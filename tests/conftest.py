@@ -31,6 +31,12 @@ def store(request, tmp_path):
     s.close()
 
 
+@pytest.fixture(autouse=True)
+def _uploads_in_tmp(tmp_path, monkeypatch):
+    """Uploads wait in the test's own folder, never in the repository's instance/."""
+    monkeypatch.setenv("SITES_UPLOAD_DIR", str(tmp_path / "uploads"))
+
+
 def require_service(name: str, reason: str):
     """Skip on a developer machine, fail in CI (SITES_REQUIRE_SERVICES=1) when a service is absent."""
     if os.environ.get("SITES_REQUIRE_SERVICES") == "1":

@@ -49,6 +49,8 @@ SETTINGS = sites_config.SETTINGS + (
     Setting("STALE_AFTER_DAYS", 365, "A site whose latest survey is older than this many days is out of date "
             "(highlighted on the map, counted on /stats)", int),
     Setting("UPLOAD_MAX_MB", 50, "The largest file the upload page accepts, in MB", int),
+    Setting("UPLOAD_DIR", str(sites_config.INSTANCE / "uploads"),
+            "Where uploaded files wait between the dry run and the commit (removed after a day)"),
 )
 #: confidential fields may be any optional stored site field that free-text search does not look in
 #: (a search for a word would tell who may not see an address whether it is there), or the units' tenant

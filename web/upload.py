@@ -266,7 +266,7 @@ def _now_utc():
 
 # --- saved files
 def _root() -> Path:
-    return Path(current_app.instance_path) / "uploads"
+    return Path(current_app.config["UPLOAD_DIR"])
 
 
 def _crs(choice: str, epsg: str) -> str | None:

@@ -23,9 +23,8 @@ SCRIPT = "<script>alert(1)</script>"
 
 
 def make_app(gpkg_path, tmp_path, **config):
-    app = create_app({"STORE_URL": str(gpkg_path), "TESTING": True, "SECRET_KEY": "test", **config})
-    app.instance_path = str(tmp_path / "instance")
-    return app
+    return create_app({"STORE_URL": str(gpkg_path), "TESTING": True, "SECRET_KEY": "test",
+                       "UPLOAD_DIR": str(tmp_path / "uploads"), **config})
 
 
 @pytest.fixture

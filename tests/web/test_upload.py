@@ -38,9 +38,8 @@ def csv_bytes(rows, header=HEADER) -> bytes:
 def app(gpkg_path, tmp_path):
     with open_store(str(gpkg_path)) as store:
         add_users(store)
-    app = create_app({"STORE_URL": str(gpkg_path), "TESTING": True, "SECRET_KEY": "test"})
-    app.instance_path = str(tmp_path / "instance")
-    return app
+    return create_app({"STORE_URL": str(gpkg_path), "TESTING": True, "SECRET_KEY": "test",
+                       "UPLOAD_DIR": str(tmp_path / "uploads")})
 
 
 @pytest.fixture
@@ -49,7 +48,7 @@ def store(app):
 
 
 def uploads(app) -> list[Path]:
-    root = Path(app.instance_path) / "uploads"
+    root = Path(app.config["UPLOAD_DIR"])
     return sorted(p for p in root.iterdir()) if root.is_dir() else []
 
 
@@ -297,8 +296,8 @@ def test_only_the_uploader_may_commit(client, app, store):
 
 
 def test_a_file_too_large_gets_a_clear_413(gpkg_path, tmp_path):
-    app = create_app({"STORE_URL": str(gpkg_path), "TESTING": True, "SECRET_KEY": "test", "UPLOAD_MAX_MB": 1})
-    app.instance_path = str(tmp_path / "instance")
+    app = create_app({"STORE_URL": str(gpkg_path), "TESTING": True, "SECRET_KEY": "test", "UPLOAD_MAX_MB": 1,
+                      "UPLOAD_DIR": str(tmp_path / "uploads")})
     with open_store(str(gpkg_path)) as s:
         add_users(s)
     client = app.test_client()

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlencode
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 
 from sites import open_store
 from sites.config import INSTANCE
 
 from . import config
 from .errors import error_response
+
+
+def current_store():
+    """The store of the app handling this request (opened on first use, see create_app)."""
+    return current_app.extensions["get_store"]()
 
 
 def create_app(test_config: dict | None = None) -> Flask:

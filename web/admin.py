@@ -8,7 +8,7 @@ demoted or deactivated.  A new API token is shown once, on the page that issued 
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_user
 
@@ -16,17 +16,13 @@ from sites import accounts
 from sites.accounts import ROLES, User
 from sites.errors import NotFound, ValidationError
 
-from . import auth
+from . import auth, current_store
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
-def _store():
-    return current_app.extensions["get_store"]()
-
-
 def _account(name: str) -> User:
-    user = _store().user(name)
+    user = current_store().user(name)
     if user is None:
         raise NotFound(_("no user %(name)s", name=name))
     return user
@@ -47,7 +43,7 @@ def create():
     user = User(name, form.get("role", ""), display_name=form.get("display_name", "").strip() or None,
                 scope=parse_scope(form.get("scope", "")))
     errors = _check(user)
-    if _store().user(name) is not None:
+    if current_store().user(name) is not None:
         errors["username"] = _("this user name is taken")
     password = _new_password(form, errors)
     if errors:
@@ -58,7 +54,7 @@ def create():
 
 
 def _users_page(errors: dict | None = None, form=None):
-    return render_template("admin_users.html", users=_store().users(), roles=_roles(), errors=errors or {},
+    return render_template("admin_users.html", users=current_store().users(), roles=_roles(), errors=errors or {},
                            form=form or {}, locked=accounts.is_locked)
 
 
@@ -76,7 +72,7 @@ def edit(name):
     new = old.replace(role=form.get("role", ""), scope=parse_scope(form.get("scope", "")),
                       display_name=form.get("display_name", "").strip() or None, active=form.get("active") == "on")
     errors = _check(new)
-    if not errors and accounts.removes_last_admin(_store().users(), old, new):
+    if not errors and accounts.removes_last_admin(current_store().users(), old, new):
         errors["role" if new.role != "admin" else "active"] = _(
             "%(name)s is the last active administrator: make another user an administrator first", name=name)
     if errors:
@@ -139,7 +135,7 @@ def parse_scope(text: str) -> tuple[str, ...]:
 
 
 def _save(user: User) -> User:
-    with _store().transaction(auth.actor("form")) as tx:
+    with current_store().transaction(auth.actor("form")) as tx:
         return tx.put_user(user)
 
 
@@ -175,6 +171,6 @@ def _new_password(form, errors: dict) -> str | None:
 
 
 def _roles() -> list[tuple[str, str]]:
-    from .i18n import current_language
-    zh = current_language(current_app.config.get("DEFAULT_LANGUAGE", "zh")) == "zh"
+    from .i18n import language
+    zh = language() == "zh"
     return [(key, labels[0] if zh else labels[1]) for key, labels in ROLES.items()]

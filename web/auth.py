@@ -28,6 +28,8 @@ from sites import accounts
 from sites.accounts import User
 from sites.audit import Actor
 
+from . import current_store
+
 bp = Blueprint("auth", __name__)
 csrf = CSRFProtect()
 
@@ -64,7 +66,7 @@ def init(app) -> None:
     @manager.user_loader
     def load(session_id: str):
         username, _, stamp = session_id.rpartition(":")
-        user = _store().user(username)
+        user = current_store().user(username)
         if user is None or not user.active or not user.session_stamp or user.session_stamp != stamp:
             return None
         return SessionUser(user)
@@ -80,10 +82,6 @@ def init(app) -> None:
     @app.context_processor
     def who():
         return {"me": user(), "may": may}
-
-
-def _store():
-    return current_app.extensions["get_store"]()
 
 
 def _wants_page() -> bool:
@@ -104,7 +102,7 @@ def token_user() -> User | None:
         return None
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Authorization: use 'Bearer <token>'")
-    found = _store().user_by_token(accounts.token_hash(token.strip()))
+    found = current_store().user_by_token(accounts.token_hash(token.strip()))
     if found is None or not found.active:
         raise Unauthorized("Authorization: unknown or revoked token")
     return found
@@ -157,9 +155,9 @@ def require_edit(old, new=None, who: User | None = None) -> None:
 
 
 def _role_label(role: str) -> str:
-    from .i18n import current_language
+    from .i18n import language
     zh, en = accounts.ROLES[role]
-    return zh if current_language(current_app.config.get("DEFAULT_LANGUAGE", "zh")) == "zh" else en
+    return zh if language() == "zh" else en
 
 
 # --- signing in and out
@@ -175,13 +173,13 @@ def login():
         return render_template("login.html", next=nxt, username=username, error=message,
                                insecure=_insecure_cookie()), 401
     session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME, not only when the browser closes
-    login_user(SessionUser(_store().user(username)))
+    login_user(SessionUser(current_store().user(username)))
     return redirect(nxt or "/?f=html")
 
 
 def attempt(username: str, password: str) -> tuple[bool, str | None]:
     """Check a password, counting failures and locking the account after too many."""
-    store, cfg = _store(), current_app.config
+    store, cfg = current_store(), current_app.config
     locked = _("too many failed attempts: this account is locked for a while; try again later "
                "or ask an administrator to unlock it")
     found = store.user(username)

@@ -29,7 +29,8 @@ from sites.errors import Conflict, ValidationError
 from sites.model import Site, Survey, Unit
 from sites.validation import validate_units
 
-from . import auth
+from . import auth, current_store
+from .i18n import language
 from .maps import basemaps
 
 bp = Blueprint("editing", __name__)
@@ -51,15 +52,6 @@ BLANK_UNIT_ROWS = 3
 _POSITION_FIELDS = ("geometry", "lon", "lat", "crs", "position")
 
 
-def _store():
-    return current_app.extensions["get_store"]()
-
-
-def _lang() -> str:
-    from .i18n import current_language
-    return current_language(current_app.config.get("DEFAULT_LANGUAGE", "zh"))
-
-
 # --- the views
 @bp.route("/sites/new", methods=["GET", "POST"])
 @auth.require("editor")
@@ -79,7 +71,7 @@ def create():
 @bp.route("/sites/<site_id>/edit", methods=["GET", "POST"])
 @auth.require("editor")
 def edit(site_id):
-    old = _store().get(site_id)
+    old = current_store().get(site_id)
     auth.require_edit(old)
     if request.method == "GET":
         return _site_form(old, _site_values(old), {}, version=old.version)
@@ -90,7 +82,7 @@ def edit(site_id):
         try:
             errors = _write(lambda tx: tx.put_site(site, expected_version=version))[1]
         except Conflict:
-            current = _store().get(site_id)
+            current = current_store().get(site_id)
             return _site_form(current, request.form, {}, version=current.version,
                               meanwhile=changed_since(site_id, version)), 409
     if errors:
@@ -102,14 +94,14 @@ def edit(site_id):
 @bp.route("/sites/<site_id>/survey", methods=["GET", "POST"])
 @auth.require("editor")
 def survey(site_id):
-    site = _store().get(site_id)
+    site = current_store().get(site_id)
     auth.require_edit(site)
     if request.method == "GET":
         return _survey_form(site, _survey_values(site), {})
     new, errors = parse_survey(request.form, site.id)
     if new is not None:
         day = new.survey_date.isoformat()
-        existing = next((v for v in _store().surveys(site_id) if v.survey_date == new.survey_date), None)
+        existing = next((v for v in current_store().surveys(site_id) if v.survey_date == new.survey_date), None)
         if existing is not None and existing != new and request.form.get("replace") != day:
             message = _("there is a survey of %(date)s already (leasable %(leasable)s m², occupied %(occupied)s m², "
                         "source %(source)s): tick “replace it” to overwrite it, or choose another date", date=day,
@@ -126,7 +118,7 @@ def survey(site_id):
 @bp.route("/sites/<site_id>/units", methods=["GET", "POST"])
 @auth.require("editor")
 def units(site_id):
-    s = _store()
+    s = current_store()
     site = s.get(site_id)
     auth.require_edit(site)
     old = s.units(site_id)
@@ -150,7 +142,7 @@ def units(site_id):
             errors = _write(save)[1]
         except Conflict as exc:
             current = s.units(site_id)
-            meanwhile = _store().changes(ChangeFilter(site_id=site_id, action="units", limit=3))[0]
+            meanwhile = current_store().changes(ChangeFilter(site_id=site_id, action="units", limit=3))[0]
             return _units_form(site, rows, {"form": exc.message}, stamp=units_stamp(current),
                                meanwhile=meanwhile), 409
     if errors:
@@ -162,7 +154,7 @@ def units(site_id):
 @bp.route("/sites/<site_id>/retire", methods=["GET", "POST"])
 @auth.require("editor")
 def retire(site_id):
-    site = _store().get(site_id)
+    site = current_store().get(site_id)
     auth.require_edit(site)
     if request.method == "GET" or site.status == "retired":
         return _retire_page(site, site.version)
@@ -172,7 +164,7 @@ def retire(site_id):
     try:
         errors = _write(lambda tx: tx.put_site(retired, expected_version=version))[1]
     except Conflict:
-        current = _store().get(site_id)
+        current = current_store().get(site_id)
         return _retire_page(current, current.version, meanwhile=changed_since(site_id, version)), 409
     if errors:
         return _retire_page(site, version, errors=errors), 400
@@ -316,7 +308,7 @@ def _version(form) -> int:
 def _write(fn):
     """fn(tx) in one transaction by this user through the form: (its result, {}) or (None, errors)."""
     try:
-        with _store().transaction(auth.actor("form")) as tx:
+        with current_store().transaction(auth.actor("form")) as tx:
             return fn(tx), {}
     except ValidationError as exc:
         return None, {_error_key(exc.field): reason(exc)}
@@ -346,7 +338,7 @@ def propose_id(tx, site: Site) -> str:
 
 def changed_since(site_id: str, version: int) -> list:
     """The site's changes after this version, newest first."""
-    changes, _total = _store().changes(ChangeFilter(site_id=site_id, limit=None))
+    changes, _total = current_store().changes(ChangeFilter(site_id=site_id, limit=None))
     return [c for c in changes if c.version is not None and c.version > version]
 
 
@@ -410,7 +402,7 @@ def _value(text: str) -> str:
 
 def _label(name: str) -> str:
     f = schema.BY_NAME.get(name)
-    return schema.label(f, _lang()) if f else name
+    return schema.label(f, language()) if f else name
 
 
 # --- rendering
@@ -435,7 +427,7 @@ def _site_values(site: Site) -> dict:
 
 
 def _survey_values(site: Site) -> dict:
-    latest = max(_store().surveys(site.id), key=lambda s: s.survey_date, default=None)
+    latest = max(current_store().surveys(site.id), key=lambda s: s.survey_date, default=None)
     leasable = latest.leasable_area_m2 if latest else site.leasable_area_m2
     return {"survey_date": date.today().isoformat(), "leasable_area_m2": _text(leasable),
             "data_status": latest.data_status if latest else "reported"}
@@ -461,7 +453,7 @@ def _text(value) -> str:
 
 
 def _picker_config(site: Site | None) -> dict:
-    lang = _lang()
+    lang = language()
     layers = [{"name": b.name(lang), "url": b.url, "attribution": b.attribution, "subdomains": b.subdomains,
                "maxZoom": b.max_zoom, "gcj02": b.crs == "gcj02"} for b in basemaps(current_app.config)]
     from sites.cities import CITIES, DEFAULT_CITY
@@ -483,7 +475,7 @@ def _site_form(site: Site | None, values, errors: dict, version: int | None = No
 
 def _survey_form(site: Site, values, errors: dict, replace: str | None = None):
     return render_template("editing/survey_form.html", site=site, values=values, errors=errors, replace=replace,
-                           fields=SURVEY_INPUTS, has_units=bool(_store().units(site.id)), **_helpers())
+                           fields=SURVEY_INPUTS, has_units=bool(current_store().units(site.id)), **_helpers())
 
 
 def _number_text(value) -> str:
@@ -510,7 +502,7 @@ def _retire_page(site: Site, version: int, meanwhile=None, errors=None):
 
 
 def _helpers() -> dict:
-    lang = _lang()
+    lang = language()
     names = {f.name: schema.label(f, lang) for f in (*schema.UNIT_FIELDS, *schema.SURVEY_FIELDS, *SITE_FIELDS)}
     names.update(position=_("Position"), form=_("Form"))
     return {"label": lambda f: schema.label(f, lang), "enum_text": lambda labels: labels[0 if lang == "zh" else 1],
@@ -519,7 +511,7 @@ def _helpers() -> dict:
 
 def _change_rows(changes) -> list[dict]:
     """What changed meanwhile, for display: one row a field, without fields the user may not see."""
-    hidden, lang = auth.hidden(), _lang()
+    hidden, lang = auth.hidden(), language()
     rows = []
     for c in changes:
         for name, before, after in c.fields():

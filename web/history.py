@@ -15,14 +15,15 @@ import json
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
 
 from sites import schema
 from sites.audit import ACTIONS, CHANNELS, Change, ChangeFilter
 from sites.errors import FilterError
 
-from . import auth
+from . import auth, current_store
+from .i18n import language
 
 bp = Blueprint("history", __name__)
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -36,20 +37,11 @@ _ACCOUNT = {"username": ("用户名", "User name"), "role": ("角色", "Role"),
             "token": ("API 令牌", "API token")}
 
 
-def _store():
-    return current_app.extensions["get_store"]()
-
-
-def _lang() -> str:
-    from .i18n import current_language
-    return current_language(current_app.config.get("DEFAULT_LANGUAGE", "zh"))
-
-
 # --- the pages
 @bp.get("/sites/<site_id>/history")
 @auth.require("viewer")
 def site_history(site_id):
-    store = _store()
+    store = current_store()
     site = store.get(site_id)  # an unknown site is a 404
     changes, _total = store.changes(ChangeFilter(site_id=site_id, limit=None))
     return render_template("history.html", site=site, entries=[entry(c) for c in changes])
@@ -63,7 +55,7 @@ def changes():
     rows, total = select(args, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     pages = max(1, -(-total // PAGE_SIZE))
     return render_template("changes.html", entries=[entry(c) for c in rows], total=total, page=page, pages=pages,
-                           args=args, channels=CHANNELS, actions=_actions(), lang=_lang())
+                           args=args, channels=CHANNELS, actions=_actions(), lang=language())
 
 
 @bp.get("/changes.csv")
@@ -113,7 +105,7 @@ def select(args: dict, limit: int | None, offset: int) -> tuple[list[Change], in
                      action=args.get("action"), since=since, until=until + timedelta(days=1) if until else None,
                      batch=args.get("batch"), city=args.get("city") or None,
                      sites_only=not auth.may("admin"), limit=limit, offset=offset)
-    return _store().changes(f)
+    return current_store().changes(f)
 
 
 def _local_day(text: str | None, parameter: str) -> datetime | None:
@@ -134,7 +126,7 @@ def _utc(at: datetime) -> datetime:
 
 def entry(c: Change) -> dict:
     """A change ready for a template: local and UTC times, labels, and before/after rows of text."""
-    lang, hidden = _lang(), auth.hidden()
+    lang, hidden = language(), auth.hidden()
     at = _utc(c.at)
     i = 0 if lang == "zh" else 1
     rows = [(_label(c.action, name, lang), _text(c.action, name, before, lang), _text(c.action, name, after, lang))

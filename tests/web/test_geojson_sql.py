@@ -16,7 +16,7 @@ from bench import synthetic
 from sites import build_query
 from sites.model import Survey, Unit
 from sites.query import Query
-from sites.stores import open_store
+from sites.stores import gpkg, open_store
 from sites.stores.base import PROPERTIES
 from tests import canonical
 from web.api import geojson
@@ -28,6 +28,9 @@ SUBSETS = [
     ["id", "name_zh", "name_zh", "no_such_property", "idle_area_m2"],  # id and unknown names are left out
     list(reversed(PROPERTIES)),
     ["lat", "rent_cny_per_m2_day", "occupied_area_m2", "in_historic_area", "industries", "survey_date"],
+    # in PROPERTIES' order: cut from the kept rendering (all but the confidential ones, as anonymous users get)
+    [p for p in PROPERTIES if p not in ("rent_cny_per_m2_day", "operator_contact", "tenant")],
+    [p for p in PROPERTIES if p in ("name_zh", "industries", "rent_cny_per_m2_day", "vacancy_rate", "lat")],
 ]
 
 
@@ -68,9 +71,24 @@ def assert_same(store, properties):
             ("" if strict(g["geometry"], w["geometry"]) else f"; geometry {g['geometry']} vs {w['geometry']}")
 
 
-@pytest.fixture
-def canonical_store(tmp_path):
+def drop_renderings(store) -> None:
+    """What an edit by another program does (QGIS, GDAL: a plain UPDATE of the sites table, not through
+    our writer): the triggers drop the kept renderings, and the sites are rendered live."""
+    conn = gpkg.connect(store.path)
+    conn.execute("UPDATE sites SET version = version")
+    assert conn.execute("SELECT count(*) FROM site_features").fetchone()[0] == 0
+    conn.close()
+
+
+#: every check runs on the kept renderings and on sites rendered live
+RENDERINGS = ["kept", "live"]
+
+
+@pytest.fixture(params=RENDERINGS)
+def canonical_store(tmp_path, request):
     store = canonical.load(open_store(str(tmp_path / "canonical.gpkg"), create=True))
+    if request.param == "live":
+        drop_renderings(store)
     yield store
     store.close()
 
@@ -80,8 +98,8 @@ AWKWARD = [41606.0320755, 1.2345675, 0.0000005, 1 / 3, 12345678.1234565, 9876543
            123456.7890125, 5000.0, 0.0]
 
 
-@pytest.fixture
-def awkward_store(tmp_path):
+@pytest.fixture(params=RENDERINGS)
+def awkward_store(tmp_path, request):
     store = open_store(str(tmp_path / "awkward.gpkg"), create=True)
     sites, surveys = synthetic.generate(40, seed=3)
     base = canonical.SITES[0]
@@ -106,6 +124,8 @@ def awkward_store(tmp_path):
             tx.put_survey(Survey(f"aw-{i}", date(2024, 1, 1), x * 2, x * 2 / 3 if i % 2 else x, i, "test", "sample"))
         tx.set_units("aw-poly", [Unit("aw-poly", "1F", "1", 0.1, "leased", "甲", date(2024, 1, 1)),
                                  Unit("aw-poly", "1F", "2", 0.2, "vacant_available")])
+    if request.param == "live":
+        drop_renderings(store)
     yield store
     store.close()
 
@@ -214,3 +234,93 @@ def test_spatial_pages_equal_the_reference_evaluator(twin_stores, params):
     assert [f["id"] for f in json.loads(found.features)] == [s.id for s in want.sites]
     assert found.number_matched == want.number_matched
     assert [s.id for s in gpkg.query(q).sites] == [s.id for s in want.sites]
+
+
+def kept_renderings(store) -> dict[str, str]:
+    conn = gpkg.connect(store.path)
+    try:
+        return dict(conn.execute("SELECT s.id, f.properties FROM sites s JOIN site_features f USING (fid)"))
+    finally:
+        conn.close()
+
+
+def test_every_write_keeps_the_renderings_of_what_it_touched(tmp_path):
+    store = canonical.load(open_store(str(tmp_path / "s.gpkg"), create=True))
+    try:
+        assert set(kept_renderings(store)) == {s.id for s in canonical.SITES}
+        with store.transaction() as tx:  # a survey changes qd-b's idle area, units change qd-a's
+            tx.put_survey(Survey("qd-b", date(2025, 6, 1), 8000, 1000, 3, "test", "sample"))
+            tx.put_site(store.get("qd-c").replace(name_zh="新名字"))
+        kept = kept_renderings(store)
+        assert json.loads(kept["qd-b"])["idle_area_m2"] == 7000
+        assert json.loads(kept["qd-c"])["name_zh"] == "新名字"
+        assert set(kept) == {s.id for s in canonical.SITES}
+        assert_same(store, None)
+    finally:
+        store.close()
+
+
+def test_an_edit_by_another_program_is_never_served_stale(canonical_store):
+    """Another program renames a site and moves another: the next page shows both, and opening the
+    store again keeps their renderings anew."""
+    conn = gpkg.connect(canonical_store.path)
+    conn.execute("UPDATE sites SET name_zh = '改名了' WHERE id = 'qd-a'")
+    conn.execute("UPDATE sites SET geom = ?, year_built = 1888 WHERE id = 'qd-b'",
+                 (gpkg.blob.encode(Point(120.5, 36.5)),))
+    conn.close()
+    features = {f["id"]: f for f in sql_features(canonical_store, None)}
+    assert features["qd-a"]["properties"]["name_zh"] == "改名了"
+    assert features["qd-b"]["properties"]["year_built"] == 1888
+    assert features["qd-b"]["geometry"] == {"type": "Point", "coordinates": [120.5, 36.5]}
+    assert_same(canonical_store, None)
+    reopened = open_store(str(canonical_store.path))
+    try:
+        conn = gpkg.connect(canonical_store.path)
+        assert conn.execute("SELECT count(*) FROM sites s LEFT JOIN site_features f USING (fid) "
+                            "WHERE f.fid IS NULL").fetchone()[0] == 0
+        conn.close()
+        assert {f["id"]: f for f in sql_features(reopened, None)} == features
+    finally:
+        reopened.close()
+
+
+@pytest.mark.parametrize("properties", SUBSETS)
+def test_properties_in_their_own_order_are_cut_from_the_kept_rendering(properties):
+    from sites.stores.gpkg import features
+    names = features.chosen(PROPERTIES if properties is None else properties)
+    in_order = list(names) == [p for p in PROPERTIES if p in names]
+    assert ("site_features" in features._select(names)) == in_order
+
+
+@pytest.mark.parametrize("properties", SUBSETS)
+def test_one_feature_is_rendered_as_on_a_page(awkward_store, properties):
+    """store.feature_geojson (the API's single item) equals the Python rendering, on the GeoPackage
+    store (kept or live) and the memory store's default, with the site's version."""
+    names = PROPERTIES if properties is None else properties
+    for site_id in ("aw-0", "aw-5", "aw-poly", "aw-multi"):
+        site = awkward_store.get(site_id)
+        text, version = awkward_store.feature_geojson(site_id, names)
+        want = json.loads(json.dumps(geojson.site_feature(site, names), ensure_ascii=False))
+        got = json.loads(text)
+        assert strict(got, want) and list(got["properties"]) == list(want["properties"]), site_id
+        assert version == site.version
+        from sites.stores.base import SiteStore
+        assert SiteStore.feature_geojson(awkward_store, site_id, names) == (
+            json.dumps(want, ensure_ascii=False, separators=(",", ":")).encode(), version)
+
+
+def test_an_unknown_item_is_not_found(awkward_store):
+    from sites.errors import NotFound
+    with pytest.raises(NotFound, match="no site 'nope'"):
+        awkward_store.feature_geojson("nope", PROPERTIES)
+
+
+def test_the_item_response_carries_the_stored_feature_its_links_and_etag(client):
+    resp = client.get("/collections/sites/items/qd-a")
+    body = resp.get_json()
+    assert resp.mimetype == "application/geo+json" and resp.headers["ETag"] == '"v1"'
+    assert body["id"] == "qd-a" and body["properties"]["name_zh"]
+    assert "rent_cny_per_m2_day" not in body["properties"]  # confidential for anonymous callers
+    assert [link["rel"] for link in body["links"]] == ["self", "alternate", "collection"]
+    body = client.get("/collections/sites/items/qd-a?properties=vacancy_rate,name_zh").get_json()
+    assert list(body["properties"]) == ["vacancy_rate", "name_zh"]

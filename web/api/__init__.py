@@ -241,26 +241,31 @@ def item(cid, fid):
     known_collection(cid)
     params.check_known(request.args, ("f", "properties", "crs"))
     params.crs(request.args, "crs")
+    base = f"{base_url()}/collections/{cid}/items/{fid}"
+    links = [{"rel": "self", "type": geojson.GEOJSON, "href": base},
+             {"rel": "alternate", "type": "text/html", "href": f"{base}?f=html"},
+             {"rel": "collection", "type": "application/json", "href": f"{base_url()}/collections/{cid}"}]
+    html = params.output_format(request.args, request.accept_mimetypes) == "html"
     if cid == "districts":
         found = [d for d in store().districts() if d.adcode == fid]
         if not found:
             raise NotFound(f"no district {fid!r}")
-        feature = geojson.district_feature(found[0])
-    else:
-        hidden = auth.hidden()
-        site = store().get(fid)
-        feature = geojson.site_feature(site, params.properties(request.args, hidden) or property_names(hidden))
-    base = f"{base_url()}/collections/{cid}/items/{fid}"
-    feature["links"] = [{"rel": "self", "type": geojson.GEOJSON, "href": base},
-                        {"rel": "alternate", "type": "text/html", "href": f"{base}?f=html"},
-                        {"rel": "collection", "type": "application/json", "href": f"{base_url()}/collections/{cid}"}]
-    if params.output_format(request.args, request.accept_mimetypes) == "html":
+        feature = {**geojson.district_feature(found[0]), "links": links}
+        if html:
+            return render_template("api/item.html", feature=feature)
+        resp = jsonify(feature)
+        resp.mimetype = geojson.GEOJSON
+        return resp
+    hidden = auth.hidden()
+    shown = params.properties(request.args, hidden) or property_names(hidden)
+    if html:
+        feature = {**geojson.site_feature(store().get(fid), shown), "links": links}
         return render_template("api/item.html", feature=feature)
-    resp = jsonify(feature)
-    resp.mimetype = geojson.GEOJSON
-    if cid == "sites":  # the version a write's If-Match must name (web/api/writes.py imports this module)
-        from .writes import etag
-        resp.set_etag(etag(site))
+    # the hot path: the feature as the store renders it, its links spliced in
+    text, version = store().feature_geojson(fid, shown)
+    resp = current_app.response_class(geojson.with_links(text, links), mimetype=geojson.GEOJSON)
+    from .writes import version_tag  # (writes imports this module)
+    resp.set_etag(version_tag(version))  # the version a write's If-Match must name
     return resp
 
 

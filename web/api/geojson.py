@@ -12,8 +12,8 @@ from sites.schema import FIELDS, site_properties
 from sites.stores.base import PROPERTIES, site_feature as _feature
 
 GEOJSON = "application/geo+json"
-__all__ = ["GEOJSON", "PROPERTIES", "site_feature", "collection_json", "time_stamp", "district_feature",
-           "paging_links", "sites_csv"]
+__all__ = ["GEOJSON", "PROPERTIES", "site_feature", "collection_json", "with_links", "time_stamp",
+           "district_feature", "paging_links", "sites_csv"]
 
 
 def site_feature(site, properties: list[str] | None = None) -> dict:
@@ -31,6 +31,12 @@ def collection_json(found, links: list, time_stamp: str) -> bytes:
     rest = json.dumps({"numberMatched": found.number_matched, "numberReturned": found.number_returned,
                        "timeStamp": time_stamp, "links": links}, ensure_ascii=False, separators=(",", ":"))
     return b"".join((b'{"type":"FeatureCollection","features":', found.features, b",", rest[1:].encode()))
+
+
+def with_links(feature: bytes, links: list) -> bytes:
+    """A feature (UTF-8 JSON object, as the store renders it) with a ``links`` member added."""
+    return b"".join((feature[:-1], b',"links":', json.dumps(links, ensure_ascii=False, separators=(",", ":")).encode(),
+                     b"}"))
 
 
 def district_feature(d) -> dict:

@@ -56,7 +56,11 @@ _JSON_TYPES = {"string": str, "enum": str, "date": str, "integer": (int, float),
 
 def etag(site: Site) -> str:
     """The (unquoted) entity tag of a site's current version; ``resp.set_etag`` quotes it."""
-    return f"v{site.version}"
+    return version_tag(site.version)
+
+
+def version_tag(version: int) -> str:
+    return f"v{version}"
 
 
 # --- the routes

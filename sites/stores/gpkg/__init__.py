@@ -16,6 +16,8 @@ open directly:
 - ``changes``: the audit trail (sites.audit), an attribute table; before/after as JSON text.
 - ``users``: accounts (sites.accounts), deliberately not listed in gpkg_contents, so
   that GIS programs do not show it; passwords only as Argon2 hashes, tokens as SHA-256.
+- ``site_features``: each site's GeoJSON rendering, kept for the API (sites.stores.gpkg.features),
+  not listed either; triggers drop a site's rendering whenever its row changes, whoever changes it.
 
 A store written by an older version of this program (see MIGRATIONS) is brought up to date in
 place when it is opened, in one transaction.
@@ -57,7 +59,7 @@ _CACHE_COLUMNS = ("occupancy_as_of", "occupancy_leasable_m2", "occupied_area_m2"
 _SITE_COLUMNS = ["geom", *_STORED_NAMES, "version", *_CACHE_COLUMNS]
 _SELECT_SITE = ", ".join(f's."{c}"' for c in _SITE_COLUMNS)
 _FIELD_TYPES = {f.name: f.type for f in FIELDS}
-SCHEMA_VERSION = "5"  # bump on every change to the tables
+SCHEMA_VERSION = "6"  # bump on every change to the tables
 
 
 #: "idle buildings of more than N m²", the incubation question, answered (and counted) from an index
@@ -85,6 +87,7 @@ _ACCOUNTS_DDL = [
 #: program up to date in place (one transaction; data kept)
 MIGRATIONS = {
     "4": ["ALTER TABLE sites ADD COLUMN operator_contact TEXT", *_AREA_INDEXES, *_ACCOUNTS_DDL],
+    "5": features.CACHE_DDL,  # the renderings are written when the store is opened (_check)
 }
 
 
@@ -182,6 +185,7 @@ def _schema_ddl() -> list[str]:
         "INSERT INTO gpkg_geometry_columns VALUES ('districts', 'geom', 'MULTIPOLYGON', 4326, 0, 0)",
         *_rtree_ddl("districts"),
         *_ACCOUNTS_DDL,
+        *features.CACHE_DDL,
         "CREATE TABLE sites_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT)",
         f"INSERT INTO sites_meta VALUES ('schema_version', '{SCHEMA_VERSION}')",
     ]
@@ -228,11 +232,26 @@ class GeoPackageStore(SiteStore):
             raise StoreError(f"{self.path} is not an inventory GeoPackage ({exc})") from None
         if row and row[0] in MIGRATIONS:
             self._migrate(row[0])
-            return
-        if not row or row[0] != SCHEMA_VERSION:
+        elif not row or row[0] != SCHEMA_VERSION:
             raise StoreError(f"{self.path} has schema version {row and row[0]}, this program needs "
                              f"{SCHEMA_VERSION}: export it with the older version and import it into a new store "
                              "(python -m sites init, then python -m sites import)")
+        self._keep_renderings()
+
+    def _keep_renderings(self) -> None:
+        """Render the sites that have no kept rendering: after a migration, or after another program
+        (QGIS, GDAL) changed sites.  Until then they are rendered live, so a read-only or busy file is
+        left as it is."""
+        with self._conn() as conn:
+            if not features.missing(conn):
+                return
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                features.fill(conn)
+                conn.execute("COMMIT")
+            except sqlite3.OperationalError:  # read-only, or another writer holds the lock
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
 
     def _migrate(self, version: str) -> None:
         """Bring an older store up to SCHEMA_VERSION in place, in one transaction (nothing half-done)."""
@@ -304,6 +323,16 @@ class GeoPackageStore(SiteStore):
             text = features.render(conn, fids, properties)
             conn.execute("COMMIT")
         return FeaturePage(text, len(fids), matched)
+
+    def feature_geojson(self, site_id: str, properties) -> tuple[bytes, int]:
+        with self._conn() as conn:
+            conn.execute("BEGIN")
+            row = conn.execute("SELECT fid, version FROM sites WHERE id = ?", (site_id,)).fetchone()
+            text = None if row is None else features.render(conn, [row[0]], properties)
+            conn.execute("COMMIT")
+        if row is None:
+            raise NotFound(f"no site {site_id!r}")
+        return text[1:-1], row[1]  # the array's only feature
 
     def extent(self):
         with self._conn() as conn:
@@ -604,6 +633,8 @@ class _GeoPackageWriter(Writer):
             "tenant_count = ?, occupancy_basis = ?, occupancy_data_status = ? WHERE id = ?", (*values, site_id))
 
     def _commit(self):
+        if self._touched:  # the triggers dropped these sites' renderings
+            features.fill(self.conn, None if len(self._touched) > 900 else self._touched)
         if self.changed >= ANALYZE_AFTER:  # fresh statistics let SQLite choose R-tree or index well
             self.conn.execute("ANALYZE")
         for table in sorted(self._layers):  # a survey or unit edit leaves the extents as they are

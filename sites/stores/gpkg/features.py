@@ -23,6 +23,17 @@ value; so a float goes through SQLite's arithmetic only where the result is prov
 the same (magnitude below 1e7, not within 0.01 units of the 6th decimal of a tie),
 and otherwise through ``sites_json_number`` (Python's repr).
 
+Each site's rendering is also kept (``site_features``, one row per site: the JSON text of every
+property and of the geometry), so that a page of features is mostly a concatenation:
+
+- it is written by the very SQL that renders a feature live (``fill``), by the store's writer for the
+  sites a transaction touched, and when a store is opened for any site without one;
+- triggers on ``sites`` delete a site's rendering whenever its row is inserted, updated or deleted,
+  by this program or by any other (QGIS, GDAL), so a kept rendering is never out of date: a site
+  without one is rendered live, in the same statement;
+- a page whose properties keep PROPERTIES' order (all of them, or all but the confidential ones, or
+  a subset in that order) is cut from the kept text (``_kept``); any other order is rendered live.
+
 Names and SQL come only from the schema: nothing from the request is spliced in.
 """
 
@@ -111,22 +122,77 @@ def _object(names: tuple[str, ...]) -> str:
     return f"json('{{' || {inner} || '}}')"
 
 
-@lru_cache(maxsize=64)
-def _select(names: tuple[str, ...]) -> str:
-    """One page's features, in the order of the fids given as a JSON array (the single parameter).
+#: the kept renderings: not listed in gpkg_contents (derived data GIS programs need not show); the
+#: triggers drop a site's rendering on any change to its row, whoever makes it
+CACHE_DDL = [
+    "CREATE TABLE site_features (fid INTEGER PRIMARY KEY NOT NULL, properties TEXT NOT NULL, "
+    "geometry TEXT NOT NULL)",
+    *(f"CREATE TRIGGER site_features_{event.lower()} AFTER {event} ON sites "
+      f"BEGIN DELETE FROM site_features WHERE fid IN ({rows}); END"
+      for event, rows in (("INSERT", "NEW.fid"), ("UPDATE", "OLD.fid, NEW.fid"), ("DELETE", "OLD.fid"))),
+]
 
-    When lon and lat come last (every property, the default), one call of sites_feature_tail per site
-    writes them and the geometry after the other properties, which are left open for it."""
+_FILL = (f"INSERT OR REPLACE INTO site_features (fid, properties, geometry) "
+         f"SELECT s.fid, {_object(PROPERTIES)}, sites_geojson(s.geom) FROM sites s ")
+
+
+def fill(conn, site_ids: Iterable[str] | None = None) -> None:
+    """Keep the rendering of these sites (by id), or of every site that has none."""
+    if site_ids is None:
+        conn.execute(_FILL + "WHERE NOT EXISTS (SELECT 1 FROM site_features f WHERE f.fid = s.fid)")
+        return
+    ids = list(site_ids)
+    for i in range(0, len(ids), 900):  # SQLite's limit on bound variables
+        chunk = ids[i:i + 900]
+        conn.execute(_FILL + f"WHERE s.id IN ({', '.join('?' * len(chunk))})", chunk)
+
+
+def missing(conn) -> bool:
+    """Whether some site has no kept rendering."""
+    return conn.execute("SELECT EXISTS (SELECT 1 FROM sites s WHERE NOT EXISTS "
+                        "(SELECT 1 FROM site_features f WHERE f.fid = s.fid))").fetchone()[0] == 1
+
+
+def _kept(names: tuple[str, ...]) -> str | None:
+    """SQL of the kept properties cut down to these names, when they are in PROPERTIES' order.
+    (Cutting the left-out pairs as text with replace() measured no faster than json_remove.)"""
+    if names == PROPERTIES:
+        return "f.properties"
+    position = {name: i for i, name in enumerate(PROPERTIES)}
+    if any(position[a] > position[b] for a, b in zip(names, names[1:])):
+        return None
+    if not names:
+        return "'{}'"
+    left_out = [name for name in PROPERTIES if name not in set(names)]
+    return f"json_remove(f.properties, {', '.join(repr(f'$.{n}') for n in left_out)})"
+
+
+def _live(names: tuple[str, ...]) -> str:
+    """SQL of the whole feature rendered from the row.  When lon and lat come last (every property),
+    one call of sites_feature_tail per site writes them and the geometry after the other properties,
+    which are left open for it."""
     if names[-2:] == ("lon", "lat"):
         head = f"rtrim({_object(names[:-2])}, '}}') || ','" if len(names) > 2 else "'{'"
-        feature = (f"""'{{"type":"Feature","id":' || json_quote(s.id) || ',"properties":' || {head} || """
-                   "sites_feature_tail(s.geom)")
+        return (f"""'{{"type":"Feature","id":' || json_quote(s.id) || ',"properties":' || {head} || """
+                "sites_feature_tail(s.geom)")
+    return (f"json_object('type', 'Feature', 'id', s.id, 'geometry', json(sites_geojson(s.geom)), "
+            f"'properties', {_object(names)})")
+
+
+@lru_cache(maxsize=64)
+def _select(names: tuple[str, ...]) -> str:
+    """One page's features, in the order of the fids given as a JSON array (the single parameter):
+    cut from the kept rendering where there is one, else rendered live."""
+    kept = _kept(names)
+    if kept is None:
+        feature, join = _live(names), ""
     else:
-        feature = (f"json_object('type', 'Feature', 'id', s.id, 'geometry', json(sites_geojson(s.geom)), "
-                   f"'properties', {_object(names)})")
+        feature = (f"""COALESCE('{{"type":"Feature","id":' || json_quote(s.id) || ',"properties":' || {kept} || """
+                   f"""',"geometry":' || f.geometry || '}}', {_live(names)})""")
+        join = " LEFT JOIN site_features f ON f.fid = s.fid"
     # as a BLOB: the UTF-8 bytes go into the response as they are, never decoded and encoded again
     return (f"SELECT CAST({feature} AS BLOB) "
-            "FROM json_each(?) AS page JOIN sites s ON s.fid = page.value ORDER BY page.key")
+            f"FROM json_each(?) AS page JOIN sites s ON s.fid = page.value{join} ORDER BY page.key")
 
 
 def render(conn, fids: list[int], properties: Iterable[str]) -> bytes:

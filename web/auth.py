@@ -91,6 +91,10 @@ def _wants_page() -> bool:
 # --- who is asking
 def user() -> User | None:
     """The signed-in user of this browser session, or None."""
+    if current_app.config["SESSION_COOKIE_NAME"] not in request.cookies and not session.modified:
+        # no session: nobody signed in (API clients), and Flask-Login need not load one (it hashes the
+        # client's address and user agent on every request, for its session protection)
+        return None
     return current_user.user if current_user.is_authenticated else None
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 
 from sites import config as sites_config, schema
-from sites.accounts import ROLES
+from sites.accounts import CONFIDENTIAL_DEFAULT, ROLES
 from sites.config import ConfigError, Setting
 from sites.terms import TEXT_FIELDS
 
@@ -40,7 +40,7 @@ SETTINGS = sites_config.SETTINGS + (
     Setting("DEFAULT_LANGUAGE", "zh", "zh or en"),
     Setting("SESSION_COOKIE_SECURE", True, "Send the login cookie over HTTPS only. Browsers accept it over plain "
             "HTTP on 127.0.0.1/localhost; on an intranet served over plain HTTP set false", _bool),
-    Setting("CONFIDENTIAL_FIELDS", ("rent_cny_per_m2_day", "operator_contact", "tenant"),
+    Setting("CONFIDENTIAL_FIELDS", CONFIDENTIAL_DEFAULT,
             "Fields only signed-in users of CONFIDENTIAL_ROLE or above may see, comma-separated (site fields, "
             "and tenant for the units' tenant names); for everyone else they never leave the server", _names),
     Setting("CONFIDENTIAL_ROLE", "viewer", "The least role that sees confidential fields: viewer, editor or admin"),

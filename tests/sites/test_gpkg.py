@@ -149,12 +149,13 @@ def test_a_store_of_schema_version_4_is_brought_up_to_date_in_place(gpkg):
         migrated.close()
 
 
-#: what makes a store a version-5 file: no kept renderings
-_WITHOUT_RENDERINGS = ("DROP TRIGGER site_features_insert", "DROP TRIGGER site_features_update",
-                       "DROP TRIGGER site_features_delete", "DROP TABLE site_features")
+#: what makes a store a version-5 file: no kept renderings, no kept counts
+_WITHOUT_RENDERINGS = tuple(f"DROP TRIGGER {table}_{event}" for table in ("site_features", "site_counts")
+                            for event in ("insert", "update", "delete")) + \
+    ("DROP TABLE site_features", "DROP TABLE site_counts")
 
 
-def test_a_store_of_schema_version_5_gets_its_renderings_when_opened(gpkg):
+def test_a_store_of_schema_version_5_gets_its_renderings_and_counts_when_opened(gpkg):
     path, store = gpkg
     q = Query(limit=None)
     before = store.query_geojson(q, PROPERTIES).features
@@ -170,6 +171,7 @@ def test_a_store_of_schema_version_5_gets_its_renderings_when_opened(gpkg):
         conn = sqlite3.connect(path)
         kept = conn.execute("SELECT count(*) FROM site_features").fetchone()[0]
         assert kept == conn.execute("SELECT count(*) FROM sites").fetchone()[0] > 0
+        assert conn.execute("SELECT sum(n) FROM site_counts").fetchone()[0] == kept
         conn.close()
     finally:
         migrated.close()

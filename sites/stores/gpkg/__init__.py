@@ -87,7 +87,7 @@ _ACCOUNTS_DDL = [
 #: program up to date in place (one transaction; data kept)
 MIGRATIONS = {
     "4": ["ALTER TABLE sites ADD COLUMN operator_contact TEXT", *_AREA_INDEXES, *_ACCOUNTS_DDL],
-    "5": features.CACHE_DDL,  # the renderings are written when the store is opened (_check)
+    "5": [*features.CACHE_DDL, *sql.COUNTS_DDL],  # both filled when the store is opened (_check)
 }
 
 
@@ -186,6 +186,7 @@ def _schema_ddl() -> list[str]:
         *_rtree_ddl("districts"),
         *_ACCOUNTS_DDL,
         *features.CACHE_DDL,
+        *sql.COUNTS_DDL,
         "CREATE TABLE sites_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT)",
         f"INSERT INTO sites_meta VALUES ('schema_version', '{SCHEMA_VERSION}')",
     ]
@@ -236,22 +237,32 @@ class GeoPackageStore(SiteStore):
             raise StoreError(f"{self.path} has schema version {row and row[0]}, this program needs "
                              f"{SCHEMA_VERSION}: export it with the older version and import it into a new store "
                              "(python -m sites init, then python -m sites import)")
-        self._keep_renderings()
+        self._keep_derived()
 
-    def _keep_renderings(self) -> None:
-        """Render the sites that have no kept rendering: after a migration, or after another program
-        (QGIS, GDAL) changed sites.  Until then they are rendered live, so a read-only or busy file is
-        left as it is."""
+    def _keep_derived(self) -> None:
+        """Bring what the store keeps for speed up to date: render the sites that have no kept rendering
+        (after a migration, or after another program changed sites; until then they are rendered live)
+        and count the sites anew if the kept counts disagree with the table (sql.counts_agree).  A
+        read-only or busy file is left as it is."""
         with self._conn() as conn:
-            if not features.missing(conn):
+            conn.execute("BEGIN")
+            renders, counts = features.missing(conn), not sql.counts_agree(conn)
+            conn.execute("COMMIT")
+            if not (renders or counts):
                 return
             try:
                 conn.execute("BEGIN IMMEDIATE")
-                features.fill(conn)
+                if renders:
+                    features.fill(conn)
+                if counts:
+                    sql.recount(conn)
                 conn.execute("COMMIT")
             except sqlite3.OperationalError:  # read-only, or another writer holds the lock
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
+                if counts:  # wrong counts would be wrong answers: refuse rather than serve them
+                    raise StoreError(f"{self.path}: the kept site counts are out of date and the file cannot be "
+                                     "written now; open it again when it is writable") from None
 
     def _migrate(self, version: str) -> None:
         """Bring an older store up to SCHEMA_VERSION in place, in one transaction (nothing half-done)."""

@@ -24,15 +24,17 @@ the same (magnitude below 1e7, not within 0.01 units of the 6th decimal of a tie
 and otherwise through ``sites_json_number`` (Python's repr).
 
 Each site's rendering is also kept (``site_features``, one row per site: the JSON text of every
-property and of the geometry), so that a page of features is mostly a concatenation:
+property, of every property but the confidential ones by default (``OPEN``), and of the geometry),
+so that a page of features is mostly a concatenation:
 
 - it is written by the very SQL that renders a feature live (``fill``), by the store's writer for the
   sites a transaction touched, and when a store is opened for any site without one;
 - triggers on ``sites`` delete a site's rendering whenever its row is inserted, updated or deleted,
   by this program or by any other (QGIS, GDAL), so a kept rendering is never out of date: a site
   without one is rendered live, in the same statement;
-- a page whose properties keep PROPERTIES' order (all of them, or all but the confidential ones, or
-  a subset in that order) is cut from the kept text (``_kept``); any other order is rendered live.
+- a page of every property or of the OPEN ones (what most callers get) is the kept text as it is;
+  any other subset in PROPERTIES' order is cut from the kept text with ``json_remove``; any other
+  order is rendered live.
 
 Names and SQL come only from the schema: nothing from the request is spliced in.
 """
@@ -42,6 +44,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Iterable
 
+from ...accounts import CONFIDENTIAL_DEFAULT
 from ...schema import FIELDS
 from ..base import PROPERTIES
 from .sql import DERIVED_SQL
@@ -122,29 +125,43 @@ def _object(names: tuple[str, ...]) -> str:
     return f"json('{{' || {inner} || '}}')"
 
 
-#: the kept renderings: not listed in gpkg_contents (derived data GIS programs need not show); the
-#: triggers drop a site's rendering on any change to its row, whoever makes it
+#: what most callers are shown: every property but the ones confidential by default (anonymous
+#: users and viewers, unless configured otherwise)
+OPEN = tuple(name for name in PROPERTIES if name not in CONFIDENTIAL_DEFAULT)
+
+#: the kept renderings, of every property and of the OPEN ones: not listed in gpkg_contents (derived
+#: data GIS programs need not show); the triggers drop a site's renderings on any change to its row,
+#: whoever makes it
 CACHE_DDL = [
     "CREATE TABLE site_features (fid INTEGER PRIMARY KEY NOT NULL, properties TEXT NOT NULL, "
-    "geometry TEXT NOT NULL)",
+    "open_properties TEXT NOT NULL, geometry TEXT NOT NULL)",
     *(f"CREATE TRIGGER site_features_{event.lower()} AFTER {event} ON sites "
       f"BEGIN DELETE FROM site_features WHERE fid IN ({rows}); END"
       for event, rows in (("INSERT", "NEW.fid"), ("UPDATE", "OLD.fid, NEW.fid"), ("DELETE", "OLD.fid"))),
 ]
 
-_FILL = (f"INSERT OR REPLACE INTO site_features (fid, properties, geometry) "
-         f"SELECT s.fid, {_object(PROPERTIES)}, sites_geojson(s.geom) FROM sites s ")
+_HIDDEN_PATHS = ", ".join(repr(f"$.{n}") for n in PROPERTIES if n not in OPEN)
+# every property rendered once (a materialised CTE), the open ones cut from it
+_FILL = ("WITH r AS MATERIALIZED (SELECT s.fid AS fid, {properties} AS properties, sites_geojson(s.geom) AS geometry "
+         "FROM sites s WHERE {where}) "
+         "INSERT OR REPLACE INTO site_features (fid, properties, open_properties, geometry) "
+         "SELECT fid, properties, {open_properties}, geometry FROM r")
+
+
+def _fill_sql(where: str) -> str:
+    open_properties = f"json_remove(properties, {_HIDDEN_PATHS})" if _HIDDEN_PATHS else "properties"
+    return _FILL.format(properties=_object(PROPERTIES), where=where, open_properties=open_properties)
 
 
 def fill(conn, site_ids: Iterable[str] | None = None) -> None:
-    """Keep the rendering of these sites (by id), or of every site that has none."""
+    """Keep the renderings of these sites (by id), or of every site that has none."""
     if site_ids is None:
-        conn.execute(_FILL + "WHERE NOT EXISTS (SELECT 1 FROM site_features f WHERE f.fid = s.fid)")
+        conn.execute(_fill_sql("NOT EXISTS (SELECT 1 FROM site_features f WHERE f.fid = s.fid)"))
         return
     ids = list(site_ids)
     for i in range(0, len(ids), 900):  # SQLite's limit on bound variables
         chunk = ids[i:i + 900]
-        conn.execute(_FILL + f"WHERE s.id IN ({', '.join('?' * len(chunk))})", chunk)
+        conn.execute(_fill_sql(f"s.id IN ({', '.join('?' * len(chunk))})"), chunk)
 
 
 def missing(conn) -> bool:
@@ -154,10 +171,11 @@ def missing(conn) -> bool:
 
 
 def _kept(names: tuple[str, ...]) -> str | None:
-    """SQL of the kept properties cut down to these names, when they are in PROPERTIES' order.
-    (Cutting the left-out pairs as text with replace() measured no faster than json_remove.)"""
+    """SQL of the kept properties cut down to these names, when they are in PROPERTIES' order."""
     if names == PROPERTIES:
         return "f.properties"
+    if names == OPEN:
+        return "f.open_properties"
     position = {name: i for i, name in enumerate(PROPERTIES)}
     if any(position[a] > position[b] for a, b in zip(names, names[1:])):
         return None

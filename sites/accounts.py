@@ -150,11 +150,6 @@ def can_edit(user: User | None, old: Site | None, new: Site | None = None) -> bo
     return all(in_scope(user, s) for s in (old, new) if s is not None) and has_role(user, "editor")
 
 
-#: the fields confidential unless configured otherwise: rents and contacts are commercial data, tenants'
-#: names (of the units) personal or commercial
-CONFIDENTIAL_DEFAULT = ("rent_cny_per_m2_day", "operator_contact", "tenant")
-
-
 def hidden_fields(user: User | None, confidential: frozenset[str], min_role: str = "viewer") -> frozenset[str]:
     """The confidential fields this user may not see (none for min_role and above)."""
     return frozenset() if has_role(user, min_role) else frozenset(confidential)

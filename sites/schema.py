@@ -235,6 +235,11 @@ def normalize_header(text: str) -> str:
 
 _STORED_NAMES = tuple(f.name for f in FIELDS if not f.derived and f.name != "version")
 
+#: the fields confidential unless a deployment says otherwise (web setting CONFIDENTIAL_FIELDS): rents
+#: and contacts are commercial data, the units' tenant names personal or commercial
+CONFIDENTIAL_DEFAULT = ("rent_cny_per_m2_day", "operator_contact", "tenant")
+_LAST = tuple(n for n in _STORED_NAMES if n in CONFIDENTIAL_DEFAULT)  # site_properties' last ones
+
 
 def site_properties(site: model.Site) -> dict[str, Any]:
     """Every property of a site as JSON-ready values, derived ones included, plus lon/lat.
@@ -265,6 +270,8 @@ def site_properties(site: model.Site) -> dict[str, Any]:
                    occupancy_data_status=site.occupancy_data_status)
     point = site.geometry if site.geometry.geom_type == "Point" else site.geometry.representative_point()
     out["lon"], out["lat"] = round(point.x, 7), round(point.y, 7)
+    for name in _LAST:  # in property_names' order
+        out[name] = out.pop(name)
     return out
 
 
@@ -283,8 +290,12 @@ def redact_units(units: list[model.Unit], hidden: frozenset[str]) -> list[model.
 
 
 def property_names(hidden: frozenset[str] = frozenset()) -> list[str]:
-    """The properties of a site feature (site_properties without id), the hidden ones left out."""
-    return [f.name for f in FIELDS if f.name != "id" and f.name not in hidden] + ["lon", "lat"]
+    """The properties of a site feature (site_properties without id), the hidden ones left out: the
+    fields in schema order, lon and lat, then the ones confidential by default, so that what most
+    callers are shown is a prefix of the whole (the GeoPackage store keeps the two parts rendered)."""
+    names = [f.name for f in FIELDS if f.name != "id"] + ["lon", "lat"]
+    last = [n for n in names if n in CONFIDENTIAL_DEFAULT]
+    return [n for n in names if n not in hidden and n not in last] + [n for n in last if n not in hidden]
 
 
 def to_json_value(value: Any) -> Any:

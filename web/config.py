@@ -6,7 +6,8 @@ from __future__ import annotations
 import secrets
 
 from sites import config as sites_config, schema
-from sites.accounts import CONFIDENTIAL_DEFAULT, ROLES
+from sites.schema import CONFIDENTIAL_DEFAULT
+from sites.accounts import ROLES
 from sites.config import ConfigError, Setting
 from sites.terms import TEXT_FIELDS
 

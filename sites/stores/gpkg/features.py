@@ -23,18 +23,18 @@ value; so a float goes through SQLite's arithmetic only where the result is prov
 the same (magnitude below 1e7, not within 0.01 units of the 6th decimal of a tie),
 and otherwise through ``sites_json_number`` (Python's repr).
 
-Each site's rendering is also kept (``site_features``, one row per site: the JSON text of every
-property, of every property but the confidential ones by default (``OPEN``), and of the geometry),
-so that a page of features is mostly a concatenation:
+Each site's rendering is also kept (``site_features``, one row per site: the JSON objects of the
+properties but those confidential by default (``OPEN``), of those (``CLOSED``, which come last) and
+of the geometry), so that a page of features is mostly a concatenation:
 
 - it is written by the very SQL that renders a feature live (``fill``), by the store's writer for the
   sites a transaction touched, and when a store is opened for any site without one;
 - triggers on ``sites`` delete a site's rendering whenever its row is inserted, updated or deleted,
   by this program or by any other (QGIS, GDAL), so a kept rendering is never out of date: a site
   without one is rendered live, in the same statement;
-- a page of every property or of the OPEN ones (what most callers get) is the kept text as it is;
-  any other subset in PROPERTIES' order is cut from the kept text with ``json_remove``; any other
-  order is rendered live.
+- a page of the OPEN properties (what most callers get) or of every property is the kept text as it
+  is; any other subset in PROPERTIES' order is cut from it with ``json_remove``; any other order is
+  rendered live.
 
 Names and SQL come only from the schema: nothing from the request is spliced in.
 """
@@ -44,8 +44,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Iterable
 
-from ...accounts import CONFIDENTIAL_DEFAULT
-from ...schema import FIELDS
+from ...schema import CONFIDENTIAL_DEFAULT, FIELDS
 from ..base import PROPERTIES
 from .sql import DERIVED_SQL
 
@@ -125,43 +124,40 @@ def _object(names: tuple[str, ...]) -> str:
     return f"json('{{' || {inner} || '}}')"
 
 
-#: what most callers are shown: every property but the ones confidential by default (anonymous
-#: users and viewers, unless configured otherwise)
+#: what most callers are shown: every property but the ones confidential by default, which come
+#: last (sites.schema.property_names), so that the whole is this part, then the CLOSED one
 OPEN = tuple(name for name in PROPERTIES if name not in CONFIDENTIAL_DEFAULT)
+CLOSED = PROPERTIES[len(OPEN):]
+assert OPEN == PROPERTIES[:len(OPEN)] and OPEN, "the properties confidential by default must come last"
 
-#: the kept renderings, of every property and of the OPEN ones: not listed in gpkg_contents (derived
-#: data GIS programs need not show); the triggers drop a site's renderings on any change to its row,
-#: whoever makes it
+#: the kept renderings: the JSON objects of the OPEN and the CLOSED properties and the geometry; not
+#: listed in gpkg_contents (derived data GIS programs need not show); the triggers drop a site's
+#: renderings on any change to its row, whoever makes it
 CACHE_DDL = [
-    "CREATE TABLE site_features (fid INTEGER PRIMARY KEY NOT NULL, properties TEXT NOT NULL, "
-    "open_properties TEXT NOT NULL, geometry TEXT NOT NULL)",
+    "CREATE TABLE site_features (fid INTEGER PRIMARY KEY NOT NULL, open_properties TEXT NOT NULL, "
+    "closed_properties TEXT NOT NULL, geometry TEXT NOT NULL)",
     *(f"CREATE TRIGGER site_features_{event.lower()} AFTER {event} ON sites "
       f"BEGIN DELETE FROM site_features WHERE fid IN ({rows}); END"
       for event, rows in (("INSERT", "NEW.fid"), ("UPDATE", "OLD.fid, NEW.fid"), ("DELETE", "OLD.fid"))),
 ]
 
-_HIDDEN_PATHS = ", ".join(repr(f"$.{n}") for n in PROPERTIES if n not in OPEN)
-# every property rendered once (a materialised CTE), the open ones cut from it
-_FILL = ("WITH r AS MATERIALIZED (SELECT s.fid AS fid, {properties} AS properties, sites_geojson(s.geom) AS geometry "
-         "FROM sites s WHERE {where}) "
-         "INSERT OR REPLACE INTO site_features (fid, properties, open_properties, geometry) "
-         "SELECT fid, properties, {open_properties}, geometry FROM r")
-
-
-def _fill_sql(where: str) -> str:
-    open_properties = f"json_remove(properties, {_HIDDEN_PATHS})" if _HIDDEN_PATHS else "properties"
-    return _FILL.format(properties=_object(PROPERTIES), where=where, open_properties=open_properties)
+_FILL = (f"INSERT OR REPLACE INTO site_features (fid, open_properties, closed_properties, geometry) "
+         f"SELECT s.fid, {_object(OPEN)}, {_object(CLOSED)}, sites_geojson(s.geom) FROM sites s ")
+#: every property: the open object, its closing brace replaced by the closed one's members (no
+#: property renders as an object, so the only braces trimmed are the objects' own)
+_WHOLE = ("f.open_properties" if not CLOSED else
+          "rtrim(f.open_properties, '}') || ',' || ltrim(f.closed_properties, '{')")
 
 
 def fill(conn, site_ids: Iterable[str] | None = None) -> None:
     """Keep the renderings of these sites (by id), or of every site that has none."""
     if site_ids is None:
-        conn.execute(_fill_sql("NOT EXISTS (SELECT 1 FROM site_features f WHERE f.fid = s.fid)"))
+        conn.execute(_FILL + "WHERE NOT EXISTS (SELECT 1 FROM site_features f WHERE f.fid = s.fid)")
         return
     ids = list(site_ids)
     for i in range(0, len(ids), 900):  # SQLite's limit on bound variables
         chunk = ids[i:i + 900]
-        conn.execute(_fill_sql(f"s.id IN ({', '.join('?' * len(chunk))})"), chunk)
+        conn.execute(_FILL + f"WHERE s.id IN ({', '.join('?' * len(chunk))})", chunk)
 
 
 def missing(conn) -> bool:
@@ -172,17 +168,18 @@ def missing(conn) -> bool:
 
 def _kept(names: tuple[str, ...]) -> str | None:
     """SQL of the kept properties cut down to these names, when they are in PROPERTIES' order."""
-    if names == PROPERTIES:
-        return "f.properties"
     if names == OPEN:
         return "f.open_properties"
+    if names == PROPERTIES:
+        return _WHOLE
     position = {name: i for i, name in enumerate(PROPERTIES)}
     if any(position[a] > position[b] for a, b in zip(names, names[1:])):
         return None
     if not names:
         return "'{}'"
-    left_out = [name for name in PROPERTIES if name not in set(names)]
-    return f"json_remove(f.properties, {', '.join(repr(f'$.{n}') for n in left_out)})"
+    kept, among = ("f.open_properties", OPEN) if set(names) <= set(OPEN) else (_WHOLE, PROPERTIES)
+    left_out = [name for name in among if name not in names]
+    return f"json_remove({kept}, {', '.join(repr(f'$.{n}') for n in left_out)})"
 
 
 def _live(names: tuple[str, ...]) -> str:

@@ -360,16 +360,23 @@ class Client:
 
     def measure(self, name: str, repeat: int) -> Result:
         """``repeat`` timed requests of one query type (paging: whole walks, about ``repeat`` pages)."""
-        if name in QUERIES:
-            for _ in range(repeat):
-                self.list_query(name, timed=True)
-        elif name == "paging":
-            for _ in range(max(1, math.ceil(repeat / PAGES))):
-                self.walk(timed=True)
-        else:
-            for _ in range(repeat):
-                self.item(timed=True)
+        for _ in range(rounds(name, repeat)):
+            self.once(name)
         return self.results[name]
+
+    def once(self, name: str) -> None:
+        """One timed round of a query type: one request (paging: one walk of PAGES pages)."""
+        if name in QUERIES:
+            self.list_query(name, timed=True)
+        elif name == "paging":
+            self.walk(timed=True)
+        else:
+            self.item(timed=True)
+
+
+def rounds(name: str, repeat: int) -> int:
+    """The rounds (Client.once) that make about ``repeat`` timed requests of a query type."""
+    return max(1, math.ceil(repeat / PAGES)) if name == "paging" else repeat
 
 
 def report(res: Result, seconds: float | None = None, label: str = "") -> list[str]:

@@ -57,7 +57,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     def index():
         """The OGC API landing page for API clients, the map for browsers."""
         if not _wants_html():
-            params.output_format(request.args, request.accept_mimetypes)  # a bad f is a 400
+            params.output_format(request.args, request.headers.get("Accept", ""))  # a bad f is a 400
             return landing()
         return pages.map_page()
 

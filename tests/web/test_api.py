@@ -206,3 +206,33 @@ def test_no_input_makes_a_server_error(client, junk):
     for name in ("filter", "bbox", "sortby", "q", "datetime", "near", "within", "limit", "status", "properties"):
         r = client.get("/collections/sites/items", query_string={name: junk})
         assert r.status_code in (200, 400), (name, junk, r.get_data(as_text=True)[:200])
+
+
+def test_links_name_the_host_and_path_the_client_used(client):
+    """Behind a proxy that mounts the app under a path (SCRIPT_NAME) on another host and port."""
+    body = client.get("/collections/sites/items?limit=1&city=青岛市", base_url="http://gis.example.org:8080/renewal",
+                      headers={"Accept": "application/geo+json"}).get_json()
+    links = {link["rel"]: link["href"] for link in body["links"]}
+    assert links["self"] == "http://gis.example.org:8080/renewal/collections/sites/items?limit=1&city=%E9%9D%92%E5%B2%9B%E5%B8%82"
+    assert links["next"].startswith("http://gis.example.org:8080/renewal/collections/sites/items?")
+    item = client.get("/collections/sites/items/qd-a", base_url="https://gis.example.org/renewal").get_json()
+    assert item["links"][0]["href"] == "https://gis.example.org/renewal/collections/sites/items/qd-a"
+
+
+@pytest.mark.parametrize("accept, media", [
+    ("application/geo+json, application/json;q=0.9", "application/geo+json"),
+    ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "text/html"),
+    ("text/csv", "text/csv"),
+    ("*/*", "application/geo+json"),
+    ("", "application/geo+json"),
+    ("application/json;q=0.1, text/html;q=0.5", "text/html"),
+])
+def test_the_format_follows_the_accept_header(client, accept, media):
+    for _ in range(2):  # the second answer comes from the cached negotiation
+        resp = client.get("/collections/sites/items?limit=1", headers={"Accept": accept} if accept else {})
+        assert resp.mimetype == media
+
+
+def test_an_api_request_without_a_cookie_gets_none(client):
+    resp = client.get("/collections/sites/items?limit=1")
+    assert resp.status_code == 200 and "Set-Cookie" not in resp.headers

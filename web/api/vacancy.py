@@ -26,7 +26,7 @@ def _query(extra_defaults=None):
 @bp.get("/vacancy/summary")
 def summary():
     params.check_known(request.args, SUMMARY_PARAMS)
-    fmt = params.output_format(request.args, request.accept_mimetypes)
+    fmt = params.output_format(request.args, request.headers.get("Accept", ""))
     s, q = _query()
     rows = [r.as_dict() for r in inventory.stats(s, q)]
     if fmt == "csv":
@@ -44,7 +44,7 @@ def summary():
 @bp.get("/vacancy/candidates")
 def candidates():
     params.check_known(request.args, SUMMARY_PARAMS + ("limit",))
-    fmt = params.output_format(request.args, request.accept_mimetypes)
+    fmt = params.output_format(request.args, request.headers.get("Accept", ""))
     limit = params.limit(request.args)
     defaults = {k: v for k, v in vacancy.CANDIDATE_PARAMS.items() if k not in ("kind", "status")}
     s, q = _query(defaults)

@@ -105,6 +105,11 @@ PROPERTY_SQL = _property_sql()
 
 def chosen(properties: Iterable[str]) -> tuple[str, ...]:
     """The names to emit, in the caller's order: known ones, each once, never id."""
+    return _chosen(tuple(properties))
+
+
+@lru_cache(maxsize=256)
+def _chosen(properties: tuple[str, ...]) -> tuple[str, ...]:
     seen: dict[str, None] = {}
     for name in properties:
         if name in PROPERTY_SQL:

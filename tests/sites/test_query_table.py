@@ -196,3 +196,16 @@ def test_bad_filters_name_the_parameter(store, params, parameter, fragment):
         build_query(params, district_geometry=store.district_geometry)
     assert info.value.parameter == parameter
     assert fragment in str(info.value)
+
+
+def test_a_filter_checked_once_is_checked_for_each_caller():
+    """Checked CQL2 filters are kept for reuse, per filter, language and hidden properties: a
+    property hidden from one caller stays unknown to them after another caller used it."""
+    text = "rent_cny_per_m2_day < 2"
+    allowed = build_query({"filter": text})
+    with pytest.raises(FilterError, match="unknown property 'rent_cny_per_m2_day'"):
+        build_query({"filter": text}, hidden=frozenset({"rent_cny_per_m2_day"}))
+    assert build_query({"filter": text}).filter == allowed.filter
+    for _ in range(2):  # a bad filter is refused every time, never kept
+        with pytest.raises(FilterError, match="unknown property 'nope'"):
+            build_query({"filter": "nope = 1"})

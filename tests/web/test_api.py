@@ -236,3 +236,8 @@ def test_the_format_follows_the_accept_header(client, accept, media):
 def test_an_api_request_without_a_cookie_gets_none(client):
     resp = client.get("/collections/sites/items?limit=1")
     assert resp.status_code == 200 and "Set-Cookie" not in resp.headers
+
+
+def test_links_keep_a_mount_path_that_needs_quoting(client):
+    body = client.get("/collections/sites/items/qd-a", base_url="http://h/my%20inventory").get_json()
+    assert body["links"][0]["href"] == "http://h/my%20inventory/collections/sites/items/qd-a"

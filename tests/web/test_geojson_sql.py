@@ -326,3 +326,63 @@ def test_the_item_response_carries_the_stored_feature_its_links_and_etag(client)
     assert [link["rel"] for link in body["links"]] == ["self", "alternate", "collection"]
     body = client.get("/collections/sites/items/qd-a?properties=vacancy_rate,name_zh").get_json()
     assert list(body["properties"]) == ["vacancy_rate", "name_zh"]
+
+
+def rebuild_sites_table(path) -> None:
+    """What a schema change by another program does (SQLite's 'new table, copy, drop, rename'; DB
+    Browser's 'Modify table'): the table's triggers go with the old table."""
+    conn = gpkg.connect(path)
+    conn.execute("PRAGMA foreign_keys = OFF")  # as the procedure says
+    ddl = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'sites'").fetchone()[0]
+    conn.executescript(f"""BEGIN; {ddl.replace('CREATE TABLE sites', 'CREATE TABLE new_sites', 1)};
+        INSERT INTO new_sites SELECT * FROM sites; DROP TABLE sites; ALTER TABLE new_sites RENAME TO sites;
+        COMMIT;""")
+    conn.execute("UPDATE sites SET name_zh = '改建后', status = 'operating' WHERE id = 'qd-a'")
+    conn.close()
+
+
+def test_nothing_stale_is_served_when_the_triggers_are_gone(tmp_path):
+    store = canonical.load(open_store(str(tmp_path / "s.gpkg"), create=True))
+    rebuild_sites_table(store.path)
+    try:
+        got = json.loads(store.feature_geojson("qd-a", PROPERTIES)[0])["properties"]
+        assert (got["name_zh"], got["status"]) == ("改建后", "operating")
+        page = {f["id"]: f for f in sql_features(store, None)}
+        assert page["qd-a"]["properties"]["name_zh"] == "改建后"
+        assert_same(store, None)
+    finally:
+        store.close()
+    reopened = open_store(str(store.path))  # the triggers, renderings and counts are made again
+    try:
+        conn = gpkg.connect(store.path)
+        from sites.stores.gpkg import kept
+        assert kept.trust(conn) == kept.Trust(renderings=True, counts=True)
+        conn.close()
+        assert set(kept_renderings(reopened)) == {s.id for s in canonical.SITES}
+        assert_same(reopened, None)
+    finally:
+        reopened.close()
+
+
+def test_a_site_that_cannot_be_rendered_blocks_neither_writes_nor_opening(tmp_path):
+    """Another program adds a row with an empty point: a large import of other sites and opening the
+    store still work (that row is simply not kept)."""
+    path = tmp_path / "s.gpkg"
+    canonical.load(open_store(str(path), create=True)).close()
+    conn = gpkg.connect(path)
+    columns = [r[1] for r in conn.execute("PRAGMA table_info(sites)") if r[1] not in ("fid", "geom", "id")]
+    names = ", ".join(f'"{c}"' for c in columns)
+    conn.execute(f"INSERT INTO sites (geom, id, {names}) SELECT ?, 'ext-empty', {names} FROM sites WHERE id = 'qd-a'",
+                 (gpkg.blob.encode(Point()),))
+    conn.execute("REPLACE INTO sites SELECT * FROM sites WHERE id = 'qd-b'")  # and the counts drift
+    conn.close()
+    store = open_store(str(path))
+    try:
+        base = store.get("qd-a")
+        with store.transaction() as tx:
+            tx.today = canonical.TODAY
+            for i in range(950):
+                tx.put_site(base.replace(id=f"imp-{i:04d}", name_zh=f"导入{i}"))
+        assert "imp-0949" in kept_renderings(store) and "ext-empty" not in kept_renderings(store)
+    finally:
+        store.close()

@@ -4,6 +4,7 @@ plus the vacancy endpoints.  Thin: parse parameters, call the domain, render."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from urllib.parse import quote
 
 from flask import Blueprint, current_app, jsonify, make_response, render_template, request
 
@@ -50,9 +51,12 @@ COLLECTIONS = {
 
 
 def base_url() -> str:
-    """The app's root URL, as the client reached it (request.url_root, without its IRI decoding:
-    links are URIs, and that decoding took a sixth of a single item's time)."""
-    return f"{request.scheme}://{request.host}{request.script_root}"
+    """The app's root URL, as the client reached it: request.url_root as a URI, without its IRI
+    decoding (links are URIs, and that decoding took a sixth of a single item's time)."""
+    return f"{request.scheme}://{request.host}{quote(request.script_root, safe=_PATH_SAFE)}"
+
+
+_PATH_SAFE = "!$&'()*+,/:;=@%"  # what werkzeug leaves unquoted in a URL's path
 
 
 @bp.errorhandler(Exception)

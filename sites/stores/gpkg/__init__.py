@@ -45,7 +45,7 @@ from ...model import District, Occupancy, Site, Survey, Unit
 from ...query import Query
 from ...schema import FIELDS, STORED
 from ..base import FeaturePage, Page, SiteStore, Writer
-from . import blob, features, sql
+from . import blob, features, kept, sql
 
 SRS_ID = 4326
 POOL_SIZE = 8  # idle connections kept for reuse
@@ -86,7 +86,7 @@ _ACCOUNTS_DDL = [
 #: program up to date in place (one transaction; data kept)
 MIGRATIONS = {
     "4": ["ALTER TABLE sites ADD COLUMN operator_contact TEXT", *_AREA_INDEXES, *_ACCOUNTS_DDL],
-    "5": [*features.CACHE_DDL, *sql.COUNTS_DDL],  # both filled when the store is opened (_check)
+    "5": kept.DDL,  # renderings and counts are made when the store is opened (_keep_derived)
 }
 
 
@@ -184,15 +184,19 @@ def _schema_ddl() -> list[str]:
         "INSERT INTO gpkg_geometry_columns VALUES ('districts', 'geom', 'MULTIPOLYGON', 4326, 0, 0)",
         *_rtree_ddl("districts"),
         *_ACCOUNTS_DDL,
-        *features.CACHE_DDL,
-        *sql.COUNTS_DDL,
+        *kept.DDL,
         "CREATE TABLE sites_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT)",
         f"INSERT INTO sites_meta VALUES ('schema_version', '{SCHEMA_VERSION}')",
     ]
 
 
+class _Connection(sqlite3.Connection):
+    """A connection that can hold what kept.trust found (kept_stamp, kept_trust)."""
+
+
 def connect(path: str | Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30,
+                           factory=_Connection)
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA cache_size = -65536")  # 64 MB of page cache instead of SQLite's 2 MB
@@ -241,29 +245,19 @@ class GeoPackageStore(SiteStore):
         self._keep_derived()
 
     def _keep_derived(self) -> None:
-        """Bring what the store keeps for speed up to date: render the sites that have no kept rendering
-        (after a migration, or after another program changed sites; until then they are rendered live)
-        and count the sites anew if the kept counts disagree with the table (sql.counts_agree).  A
-        read-only or busy file is left as it is."""
+        """Put right what the store keeps for speed (sites.stores.gpkg.kept): triggers and counts
+        (kept.repair), then the renderings of sites that have none (after a migration, or after
+        another program changed sites).  Each step is its own transaction, and one that fails (a
+        read-only or busy file, a site that cannot be rendered) is left undone: reads then neither
+        use what cannot be trusted nor miss what is missing, they are only slower."""
         with self._conn() as conn:
             conn.execute("BEGIN")
-            renders, counts = features.missing(conn), not sql.counts_agree(conn)
+            repair, fill = kept.needs_repair(conn), features.missing(conn)
             conn.execute("COMMIT")
-            if not (renders or counts):
-                return
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                if renders:
-                    features.fill(conn)
-                if counts:
-                    sql.recount(conn)
-                conn.execute("COMMIT")
-            except sqlite3.OperationalError:  # read-only, or another writer holds the lock
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                if counts:  # wrong counts would be wrong answers: refuse rather than serve them
-                    raise StoreError(f"{self.path}: the kept site counts are out of date and the file cannot be "
-                                     "written now; open it again when it is writable") from None
+            if repair:
+                _try_write(conn, kept.repair)
+            if repair or fill:  # a repair may have dropped every rendering
+                _try_write(conn, features.fill)
 
     def _migrate(self, version: str) -> None:
         """Bring an older store up to SCHEMA_VERSION in place, in one transaction (nothing half-done)."""
@@ -322,7 +316,7 @@ class GeoPackageStore(SiteStore):
         """The page's fids and the count (sql.page), then only the page's full rows."""
         with self._conn() as conn:
             conn.execute("BEGIN")
-            fids, matched = sql.page(conn, q)
+            fids, matched = sql.page(conn, q, kept.trust(conn).counts)
             rows = _rows_by_fid(conn, fids)
             conn.execute("COMMIT")
         return Page(_sites(rows), matched)
@@ -331,8 +325,9 @@ class GeoPackageStore(SiteStore):
         """The page as GeoJSON text rendered by SQLite (features.render), equal to the base class's."""
         with self._conn() as conn:
             conn.execute("BEGIN")
-            fids, matched = sql.page(conn, q)
-            text = features.render(conn, fids, properties)
+            trust = kept.trust(conn)
+            fids, matched = sql.page(conn, q, trust.counts)
+            text = features.render(conn, fids, properties, trust.renderings)
             conn.execute("COMMIT")
         return FeaturePage(text, len(fids), matched)
 
@@ -340,7 +335,8 @@ class GeoPackageStore(SiteStore):
         with self._conn() as conn:
             conn.execute("BEGIN")
             row = conn.execute("SELECT fid, version FROM sites WHERE id = ?", (site_id,)).fetchone()
-            text = None if row is None else features.render(conn, [row[0]], properties)
+            text = None if row is None else features.render(conn, [row[0]], properties,
+                                                            kept.trust(conn).renderings)
             conn.execute("COMMIT")
         if row is None:
             raise NotFound(f"no site {site_id!r}")
@@ -398,6 +394,19 @@ class GeoPackageStore(SiteStore):
             self._release(conn)
             raise
         return _GeoPackageWriter(conn, release=self._release)
+
+
+def _try_write(conn, step) -> bool:
+    """step(conn) in a write transaction; False, and nothing written, if it failed."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        step(conn)
+        conn.execute("COMMIT")
+        return True
+    except sqlite3.Error:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        return False
 
 
 def _get(conn, site_id: str) -> Site | None:
@@ -645,8 +654,11 @@ class _GeoPackageWriter(Writer):
             "tenant_count = ?, occupancy_basis = ?, occupancy_data_status = ? WHERE id = ?", (*values, site_id))
 
     def _commit(self):
+        trust = kept.trust(self.conn)
+        if not (trust.renderings and trust.counts):  # another program went round the triggers
+            kept.repair(self.conn)
         if self._touched:  # the triggers dropped these sites' renderings
-            features.fill(self.conn, None if len(self._touched) > 900 else self._touched)
+            features.fill(self.conn, self._touched)
         if self.changed >= ANALYZE_AFTER:  # fresh statistics let SQLite choose R-tree or index well
             self.conn.execute("ANALYZE")
         for table in sorted(self._layers):  # a survey or unit edit leaves the extents as they are

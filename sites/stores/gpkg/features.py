@@ -31,7 +31,8 @@ of the geometry), so that a page of features is mostly a concatenation:
   sites a transaction touched, and when a store is opened for any site without one;
 - triggers on ``sites`` delete a site's rendering whenever its row is inserted, updated or deleted,
   by this program or by any other (QGIS, GDAL), so a kept rendering is never out of date: a site
-  without one is rendered live, in the same statement;
+  without one is rendered live, in the same statement (and everything is, while the triggers are
+  missing: sites.stores.gpkg.kept);
 - a page of the OPEN properties (what most callers get) or of every property is the kept text as it
   is; any other subset in PROPERTIES' order is cut from it with ``json_remove``; any other order is
   rendered live.
@@ -202,10 +203,10 @@ def _live(names: tuple[str, ...]) -> str:
 
 
 @lru_cache(maxsize=64)
-def _select(names: tuple[str, ...]) -> str:
+def _select(names: tuple[str, ...], use_kept: bool = True) -> str:
     """One page's features, in the order of the fids given as a JSON array (the single parameter):
-    cut from the kept rendering where there is one, else rendered live."""
-    kept = _kept(names)
+    cut from the kept rendering where there is one (and use_kept), else rendered live."""
+    kept = _kept(names) if use_kept else None
     if kept is None:
         feature, join = _live(names), ""
     else:
@@ -217,9 +218,10 @@ def _select(names: tuple[str, ...]) -> str:
             f"FROM json_each(?) AS page JOIN sites s ON s.fid = page.value{join} ORDER BY page.key")
 
 
-def render(conn, fids: list[int], properties: Iterable[str]) -> bytes:
-    """The JSON array (UTF-8) of the features of these sites (by fid, in this order)."""
+def render(conn, fids: list[int], properties: Iterable[str], use_kept: bool = True) -> bytes:
+    """The JSON array (UTF-8) of the features of these sites (by fid, in this order); ``use_kept``:
+    the kept renderings may be used (sites.stores.gpkg.kept)."""
     if not fids:
         return b"[]"
-    rows = conn.execute(_select(chosen(properties)), (f"[{','.join(map(str, fids))}]",)).fetchall()
+    rows = conn.execute(_select(chosen(properties), use_kept), (f"[{','.join(map(str, fids))}]",)).fetchall()
     return b"[" + b",".join(r[0] for r in rows) + b"]"

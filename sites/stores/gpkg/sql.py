@@ -195,14 +195,14 @@ class Translator:
         return f"(EXISTS (SELECT 1 FROM json_each({x}) WHERE value IN ({options})))"
 
 
-def page(conn, q) -> tuple[list[int], int]:
+def page(conn, q, kept_counts: bool = False) -> tuple[list[int], int]:
     """The fids of q's page, in order, and the number of sites matching q.filter.
 
     A map's query, one box (or other spatial or distance predicate) and maybe "not retired", is
     answered from the R-tree (spatial_page).  Any other filter with a per-row test (spatial,
     distance, free text) is evaluated once, the count coming from a window function; the rest run
     as two indexed queries (page, count), which lets an index serve the sort.  The caller holds a
-    read transaction around it."""
+    read transaction around it.  ``kept_counts``: the kept counts may be used (sites.stores.gpkg.kept)."""
     shape = _spatial_shape(q.filter)
     if shape is not None:
         return spatial_page(conn, q, *shape)
@@ -218,7 +218,7 @@ def page(conn, q) -> tuple[list[int], int]:
     else:
         hits = conn.execute(f"SELECT s.fid FROM sites s WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
                             t.params + limits).fetchall()
-    return [h[0] for h in hits], count(conn, q.filter, where, t.params)
+    return [h[0] for h in hits], count(conn, q.filter, where, t.params, kept_counts)
 
 
 def spatial_page(conn, q, node, excluded) -> tuple[list[int], int]:
@@ -280,7 +280,8 @@ def _is_exclusion(node) -> bool:
 
 #: the number of sites of each (city, status), kept by triggers on every change to the sites table
 #: (by this program or any other): a filter on nothing else (the API's "status=idle", the map's
-#: "not retired" and "city=青岛市") is counted from these few rows instead of the sites
+#: "not retired" and "city=青岛市") is counted from these few rows instead of the sites, while they
+#: may be trusted (sites.stores.gpkg.kept)
 COUNTED = ("city", "status")
 COUNTS_DDL = [
     "CREATE TABLE site_counts (city TEXT NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL, "
@@ -299,8 +300,7 @@ _RECOUNT = "SELECT city, status, COUNT(*) FROM sites GROUP BY city, status"
 
 
 def counts_agree(conn) -> bool:
-    """Whether the kept counts are the table's.  (They drift only if a row is replaced with INSERT OR
-    REPLACE, whose implicit delete fires no trigger; the store checks when it is opened.)"""
+    """Whether the kept counts are the table's, one by one (see sites.stores.gpkg.kept)."""
     kept = {(c, st): n for c, st, n in conn.execute("SELECT city, status, n FROM site_counts") if n}
     return kept == {(c, st): n for c, st, n in conn.execute(_RECOUNT)}
 
@@ -324,12 +324,12 @@ def _on_counted_only(node) -> bool:
     return False
 
 
-def count(conn, node, where: str, params: list) -> int:
-    """COUNT(*) of the filter.  A filter on city and status only is counted from the kept counts.
-    Else "every site but the retired ones" (NOT a = v on a required column) is counted as all rows
-    less the others: SQLite counts a whole table from its pages without reading the rows, and the
-    excluded ones through an index."""
-    if node is not None and _on_counted_only(node):
+def count(conn, node, where: str, params: list, kept_counts: bool = False) -> int:
+    """COUNT(*) of the filter.  A filter on city and status only is counted from the kept counts
+    when they may be used.  Else "every site but the retired ones" (NOT a = v on a required column)
+    is counted as all rows less the others: SQLite counts a whole table from its pages without
+    reading the rows, and the excluded ones through an index."""
+    if kept_counts and node is not None and _on_counted_only(node):
         return conn.execute(f"SELECT COALESCE(SUM(s.n), 0) FROM site_counts s WHERE {where}", params).fetchone()[0]
     if _is_exclusion(node):
         t = Translator()

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import time
+from functools import lru_cache
 from urllib.parse import quote
 
 from sites.schema import FIELDS, site_properties
@@ -54,12 +55,18 @@ class _PageUrls:
 
     def __init__(self, base: str, args):
         self.base = base
-        self.pairs = [(k, f"{quote(k, safe='')}={quote(v, safe='')}") for k, v in args.items(multi=True)]
+        self.pairs = [(k, _pair(k, v)) for k, v in args.items(multi=True)]
 
     def url(self, **changes) -> str:
         parts = [encoded for k, encoded in self.pairs if k not in changes]
         parts += [f"{quote(k, safe='')}={quote(str(v), safe='')}" for k, v in changes.items() if v is not None]
         return f"{self.base}?{'&'.join(parts)}" if parts else self.base
+
+
+@lru_cache(maxsize=1024)
+def _pair(name: str, value: str) -> str:
+    """name=value percent-encoded (clients repeat the same parameters page after page)."""
+    return f"{quote(name, safe='')}={quote(value, safe='')}"
 
 
 def paging_links(base: str, args, offset: int, limit: int, returned: int, matched: int, media=GEOJSON) -> list:

@@ -15,7 +15,7 @@ type for type (tests/web/test_geojson_sql.py pins it):
 - lists, booleans, dates and NULLs become JSON arrays, true/false, ISO text and null;
 - geometry, lon and lat come from small SQL functions (``sql._sites_geojson``,
   ``sql._sites_lonlat``, or ``sql._sites_feature_tail`` for all three at once when lon and
-  lat are the last properties, as by default) that write coordinates as Python does.
+  lat are the last properties, as in OPEN below) that write coordinates as Python does.
 
 SQLite's ``json_object`` writes a float with 15 significant digits and its ``round``
 rounds the decimal text half away from zero, where Python's rounds the exact binary
@@ -171,7 +171,8 @@ def fill(conn, site_ids: Iterable[str] | None = None) -> None:
 def missing(conn) -> bool:
     """Whether some site has no kept rendering, as far as the numbers of rows tell (50 ms at 100,000
     sites, where looking for each site's took 250 ms): a site without one is only slower to serve."""
-    return conn.execute("SELECT (SELECT COUNT(*) FROM sites) != (SELECT COUNT(*) FROM site_features)").fetchone()[0] == 1
+    return conn.execute("SELECT (SELECT COUNT(*) FROM sites) != (SELECT COUNT(*) FROM site_features)"
+                        ).fetchone()[0] == 1
 
 
 def _kept(names: tuple[str, ...]) -> str | None:
@@ -191,9 +192,9 @@ def _kept(names: tuple[str, ...]) -> str | None:
 
 
 def _live(names: tuple[str, ...]) -> str:
-    """SQL of the whole feature rendered from the row.  When lon and lat come last (every property),
-    one call of sites_feature_tail per site writes them and the geometry after the other properties,
-    which are left open for it."""
+    """SQL of the whole feature rendered from the row.  When lon and lat come last (as in OPEN, what
+    most callers see), one call of sites_feature_tail per site writes them and the geometry after the
+    other properties, which are left open for it."""
     if names[-2:] == ("lon", "lat"):
         head = f"rtrim({_object(names[:-2])}, '}}') || ','" if len(names) > 2 else "'{'"
         return (f"""'{{"type":"Feature","id":' || json_quote(s.id) || ',"properties":' || {head} || """

@@ -16,8 +16,10 @@ open directly:
 - ``changes``: the audit trail (sites.audit), an attribute table; before/after as JSON text.
 - ``users``: accounts (sites.accounts), deliberately not listed in gpkg_contents, so
   that GIS programs do not show it; passwords only as Argon2 hashes, tokens as SHA-256.
-- ``site_features``: each site's GeoJSON rendering, kept for the API (sites.stores.gpkg.features),
-  not listed either; triggers drop a site's rendering whenever its row changes, whoever changes it.
+- ``site_features`` and ``site_counts``: each site's GeoJSON rendering and the number of sites by
+  city and status, kept for the API's speed (sites.stores.gpkg.features, .sql), not listed either;
+  triggers keep them right whenever a row of ``sites`` changes, whoever changes it, and they are
+  used only while they can be trusted (sites.stores.gpkg.kept).
 
 A store written by an older version of this program (see MIGRATIONS) is brought up to date in
 place when it is opened, in one transaction.

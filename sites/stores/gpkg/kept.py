@@ -76,3 +76,4 @@ def repair(conn) -> None:
         sql.recount(conn)
     elif not sql.counts_agree(conn):
         sql.recount(conn)
+    conn.kept_stamp = None  # this connection looks again (its own commits do not change data_version)

@@ -4,8 +4,6 @@ such filter, follow every write, by this program or another, and are redone when
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from shapely.geometry import Point
 
@@ -13,6 +11,7 @@ from bench import synthetic
 from sites import build_query
 from sites.stores import gpkg, open_store
 from sites.stores.gpkg import sql
+from tests import synthetic_stores
 
 # filters on city and status only: counted from the kept counts
 COUNTED = [
@@ -39,15 +38,7 @@ NOT_COUNTED = [
 
 @pytest.fixture(scope="module")
 def twins(tmp_path_factory):
-    sites, surveys = synthetic.generate(400, seed=11)
-    stores = (open_store(str(tmp_path_factory.mktemp("counts") / "s.gpkg"), create=True), open_store("memory://"))
-    for store in stores:
-        with store.transaction() as tx:
-            tx.today = date(2026, 11, 22)
-            for s in sites:
-                tx.put_site(s)
-            for s in surveys:
-                tx.put_survey(s)
+    stores = synthetic_stores.twins(tmp_path_factory.mktemp("counts"), 400, seed=11)
     yield stores
     for store in stores:
         store.close()
@@ -83,12 +74,8 @@ def kept_counts_agree(store) -> bool:
 
 
 def test_the_counts_follow_every_write(tmp_path):
-    sites, _ = synthetic.generate(60, seed=2)
-    store = open_store(str(tmp_path / "s.gpkg"), create=True)
+    store = synthetic_stores.load(open_store(str(tmp_path / "s.gpkg"), create=True), 60, seed=2, surveys=False)
     try:
-        with store.transaction() as tx:
-            for s in sites:
-                tx.put_site(s)
         assert kept_counts_agree(store)
         first, second = store.query(build_query({"limit": "2"})).sites
         with store.transaction() as tx:  # a status change, a move to another city, a retirement
@@ -137,19 +124,16 @@ def test_counts_that_drifted_are_redone_when_the_store_is_opened(tmp_path):
 def test_a_replaced_row_never_gives_a_wrong_count_while_the_store_is_open(tmp_path):
     """A REPLACE by another program while the app runs: the kept counts no longer add up, so the
     store counts from the sites until they are put right (here by the next write)."""
-    sites, _ = synthetic.generate(30, seed=4)
-    store = open_store(str(tmp_path / "s.gpkg"), create=True)
+    store = synthetic_stores.load(open_store(str(tmp_path / "s.gpkg"), create=True), 30, seed=4, surveys=False)
+    first = store.query(build_query({"limit": "1"})).sites[0]
     try:
-        with store.transaction() as tx:
-            for s in sites:
-                tx.put_site(s)
         want = {key: matched(store, params) for key, params in (("all", {}), ("idle", {"status": "idle"}))}
         conn = gpkg.connect(store.path)
         conn.execute("REPLACE INTO sites SELECT * FROM sites WHERE status = 'idle'")
         conn.close()
         assert {key: matched(store, params) for key, params in (("all", {}), ("idle", {"status": "idle"}))} == want
         with store.transaction() as tx:  # a write puts the kept counts right
-            tx.put_site(store.get(sites[0].id).replace(name_zh="改"))
+            tx.put_site(store.get(first.id).replace(name_zh="改"))
         assert kept_counts_agree(store)
         assert matched(store, {"status": "idle"}) == want["idle"]
     finally:

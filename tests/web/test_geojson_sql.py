@@ -18,7 +18,7 @@ from sites.model import Survey, Unit
 from sites.query import Query
 from sites.stores import gpkg, open_store
 from sites.stores.base import PROPERTIES
-from tests import canonical
+from tests import canonical, synthetic_stores
 from web.api import geojson
 
 SUBSETS = [
@@ -195,15 +195,7 @@ def test_the_items_response_carries_the_sql_features(client):
 def twin_stores(tmp_path_factory):
     """The same 300 synthetic sites in the GeoPackage store and in the memory store (the reference
     evaluator, sites.evaluate)."""
-    sites, surveys = synthetic.generate(300, seed=5)
-    stores = (open_store(str(tmp_path_factory.mktemp("twin") / "twin.gpkg"), create=True), open_store("memory://"))
-    for store in stores:
-        with store.transaction() as tx:
-            tx.today = date(2026, 11, 22)
-            for s in sites:
-                tx.put_site(s)
-            for s in surveys:
-                tx.put_survey(s)
+    stores = synthetic_stores.twins(tmp_path_factory.mktemp("twin"), 300, seed=5)
     yield stores
     for store in stores:
         store.close()
